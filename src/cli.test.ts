@@ -1,0 +1,32 @@
+import { describe, expect, it } from 'vitest';
+import { parseArgs, parseListenAddress } from './cli.js';
+
+describe('parseArgs', () => {
+  it('takes the form the README documents', () => {
+    const o = parseArgs(['--insecure', '--http', '127.0.0.1:8080', '--data', 'D', '--groups', 'G', '--recordings', 'R']);
+    expect(o).toMatchObject({ insecure: true, http: '127.0.0.1:8080', data: 'D', groups: 'G', recordings: 'R' });
+  });
+
+  it("accepts Galène's single-dash and = forms", () => {
+    const o = parseArgs(['-http=:9000', '-udp-range', '40000-40100', '-static', 'static/']);
+    expect(o).toMatchObject({ http: ':9000', udpRange: [40000, 40100], static: 'static/' });
+  });
+
+  it('has Galène defaults', () => {
+    expect(parseArgs([])).toMatchObject({ http: ':8443', insecure: false, data: './data', groups: './groups', recordings: './recordings' });
+  });
+
+  it.each([[['--bogus']], [['--http']], [['--udp-range', '5-2']], [['stray']]])('refuses %j', (argv) => {
+    expect(() => parseArgs(argv)).toThrow(expect.objectContaining({ code: 'usage' }));
+  });
+});
+
+describe('parseListenAddress', () => {
+  it.each([
+    [':8443', { host: undefined, port: 8443 }],
+    ['127.0.0.1:8080', { host: '127.0.0.1', port: 8080 }],
+    ['[::1]:8443', { host: '::1', port: 8443 }],
+  ])('%s', (addr, expected) => expect(parseListenAddress(addr)).toEqual(expected));
+
+  it('refuses a missing port', () => expect(() => parseListenAddress('localhost')).toThrow());
+});

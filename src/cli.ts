@@ -1,0 +1,102 @@
+import { LecternError } from './errors.js';
+
+/** Command-line options: Galène's flags (one or two leading dashes), plus Lectern's own. */
+export interface CliOptions {
+  http: string;
+  insecure: boolean;
+  data: string;
+  groups: string;
+  recordings: string;
+  static: string | undefined;
+  udpRange: [number, number] | undefined;
+  /** Lectern: gather ICE host candidates on these addresses only (default: every interface). */
+  iceAddresses: string[] | undefined;
+  redis: string | undefined;
+  logLevel: string;
+  help: boolean;
+}
+
+export const USAGE = `Usage: npm start -- [options]
+
+  --http ADDR           listen address, [host]:port (default ":8443")
+  --insecure            serve plain HTTP instead of HTTPS
+  --data DIR            data folder: config.json, cert.pem, key.pem, ice-servers.json (default ./data)
+  --groups DIR          group definitions, one JSON file per group (default ./groups)
+  --recordings DIR      recordings folder (default ./recordings)
+  --static DIR          folder of web client files (a Galène static/ folder works)
+  --udp-range A-B       UDP port range for media
+  --ice-address IP      gather ICE candidates on this address only (repeatable)
+  --redis URL           Redis for the job queue (default: jobs run in-process)
+  --log-level LEVEL     fatal, error, warn, info, debug, trace or silent (default info)
+  --help                this text
+`;
+
+const VALUE_FLAGS = new Set(['http', 'data', 'groups', 'recordings', 'static', 'udp-range', 'ice-address', 'redis', 'log-level']);
+const BOOL_FLAGS = new Set(['insecure', 'help']);
+
+function usageError(message: string): LecternError {
+  return new LecternError('usage', `${message}\n\n${USAGE}`);
+}
+
+export function parseUdpRange(s: string): [number, number] {
+  const m = /^(\d+)-(\d+)$/.exec(s);
+  const lo = Number(m?.[1]);
+  const hi = Number(m?.[2]);
+  if (!m || lo < 1 || hi > 65535 || lo >= hi) throw usageError(`--udp-range: expected A-B with 0 < A < B < 65536, got "${s}"`);
+  return [lo, hi];
+}
+
+export function parseArgs(argv: readonly string[]): CliOptions {
+  const opts: CliOptions = {
+    http: ':8443',
+    insecure: false,
+    data: './data',
+    groups: './groups',
+    recordings: './recordings',
+    static: undefined,
+    udpRange: undefined,
+    iceAddresses: undefined,
+    redis: undefined,
+    logLevel: 'info',
+    help: false,
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const m = /^--?([a-z-]+)(?:=(.*))?$/.exec(arg);
+    if (!m) throw usageError(`unexpected argument "${arg}"`);
+    const name = m[1]!;
+    let value = m[2];
+    if (BOOL_FLAGS.has(name)) {
+      const on = value === undefined || value === 'true';
+      if (name === 'insecure') opts.insecure = on;
+      else opts.help = on;
+      continue;
+    }
+    if (!VALUE_FLAGS.has(name)) throw usageError(`unknown flag "${arg}"`);
+    if (value === undefined) {
+      value = argv[++i];
+      if (value === undefined) throw usageError(`flag --${name} needs a value`);
+    }
+    switch (name) {
+      case 'http': opts.http = value; break;
+      case 'data': opts.data = value; break;
+      case 'groups': opts.groups = value; break;
+      case 'recordings': opts.recordings = value; break;
+      case 'static': opts.static = value; break;
+      case 'udp-range': opts.udpRange = parseUdpRange(value); break;
+      case 'ice-address': opts.iceAddresses = [...(opts.iceAddresses ?? []), value]; break;
+      case 'redis': opts.redis = value; break;
+      case 'log-level': opts.logLevel = value; break;
+    }
+  }
+  return opts;
+}
+
+/** Splits Galène's listen address ":8443", "127.0.0.1:8080" or "[::1]:8443" into host and port. */
+export function parseListenAddress(addr: string): { host: string | undefined; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(addr);
+  const port = Number(m?.[3]);
+  if (!m || port > 65535) throw usageError(`--http: expected [host]:port, got "${addr}"`);
+  const host = m[1] ?? m[2];
+  return { host: host ? host : undefined, port };
+}

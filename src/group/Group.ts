@@ -1,0 +1,164 @@
+import type { GroupDescription } from '../config/GroupStore.js';
+import type { UpConnection } from '../ingest/UpConnection.js';
+import type { Message } from '../signal/messages.js';
+import { ChatHistory } from './ChatHistory.js';
+import type { Client } from './Client.js';
+
+/** Galène's group status (`.status`, `public-groups.json`, and `joined`). */
+export interface GroupStatus {
+  name: string;
+  redirect?: string;
+  location?: string;
+  endpoint?: string;
+  displayName?: string;
+  description?: string;
+  authServer?: string;
+  authPortal?: string;
+  locked?: boolean;
+  clientCount?: number;
+  canChangePassword?: boolean;
+}
+
+/** A live group: its members, their streams, lock state, group data and chat history. */
+export class Group {
+  readonly clients = new Map<string, Client>();
+  readonly streams = new Map<string, UpConnection>();
+  readonly chat: ChatHistory;
+  /** The lock message when locked (Galène: an empty message means the default text). */
+  locked: string | undefined;
+  data: Record<string, unknown> = {};
+  /** When the last member left; subgroups are dropped once empty and their history has expired. */
+  emptySince = Date.now();
+
+  constructor(
+    readonly name: string,
+    private desc: GroupDescription,
+  ) {
+    this.chat = new ChatHistory(desc.maxHistoryAge);
+    if (desc.autolock) this.locked = '';
+  }
+
+  get description(): GroupDescription {
+    return this.desc;
+  }
+
+  setDescription(desc: GroupDescription): void {
+    this.desc = desc;
+    this.chat.setMaxAge(desc.maxHistoryAge);
+  }
+
+  members(except?: Client): Client[] {
+    return [...this.clients.values()].filter((c) => c !== except);
+  }
+
+  broadcast(m: Message, except?: Client): void {
+    for (const c of this.clients.values()) if (c !== except) c.send(m);
+  }
+
+  hasOp(except?: Client): boolean {
+    return this.members(except).some((c) => c.permissions.includes('op'));
+  }
+
+  /** Adds an authorised client and announces it to the members already present. */
+  add(client: Client): void {
+    for (const other of this.clients.values()) other.send(userMessage('add', client));
+    this.clients.set(client.id, client);
+  }
+
+  /** Sends a newcomer `user add` for itself, then for every other member (after its `joined`). */
+  introduce(client: Client): void {
+    client.send(userMessage('add', client));
+    for (const other of this.members(client)) client.send(userMessage('add', other));
+  }
+
+  /** Removes a client, tells the others, and applies autolock/autokick when the last op left. */
+  remove(client: Client): void {
+    if (this.clients.get(client.id) !== client) return;
+    this.clients.delete(client.id);
+    this.broadcast({ type: 'user', kind: 'delete', id: client.id, username: client.username });
+    if (this.clients.size === 0) this.emptySince = Date.now();
+    if (!this.hasOp()) {
+      if (this.desc.autolock && this.locked === undefined) {
+        this.locked = '';
+        this.broadcastJoinedChange();
+      }
+      if (this.desc.autokick) {
+        for (const c of this.members()) c.kick({}, 'there are no operators in this group');
+      }
+    }
+  }
+
+  /** Tells every member that a client's permissions or data changed. */
+  userChanged(client: Client): void {
+    this.broadcast(userMessage('change', client));
+  }
+
+  setLocked(locked: boolean, message = ''): void {
+    this.locked = locked ? message : undefined;
+    this.broadcastJoinedChange();
+  }
+
+  updateData(patch: Record<string, unknown>): void {
+    this.data = mergeData(this.data, patch);
+    this.broadcastJoinedChange();
+  }
+
+  /** Each member gets `joined` of kind `change` with its own permissions and the new status. */
+  broadcastJoinedChange(): void {
+    for (const c of this.clients.values()) c.joinedChanged();
+  }
+
+  addStream(up: UpConnection, replace?: string): void {
+    this.streams.set(up.id, up);
+    for (const c of this.clients.values()) if (c.id !== up.clientId) c.pushStream(up, replace);
+  }
+
+  removeStream(id: string): void {
+    this.streams.delete(id);
+  }
+
+  status(authenticated: boolean, base?: URL): GroupStatus {
+    const d = this.desc;
+    if (d.redirect) {
+      return { name: this.name, redirect: d.redirect, displayName: d.displayName, description: d.description };
+    }
+    const status: GroupStatus = {
+      name: this.name,
+      displayName: d.displayName,
+      description: d.description,
+      authServer: d.authServer,
+      authPortal: d.authPortal,
+    };
+    if (base) {
+      const basePath = base.pathname.replace(/\/+$/, '');
+      status.location = `${base.protocol}//${base.host}${basePath}/group/${this.name}/`;
+      status.endpoint = `${base.protocol === 'http:' ? 'ws' : 'wss'}://${base.host}${basePath}/ws`;
+    }
+    if (authenticated || d.public) {
+      status.locked = this.locked !== undefined;
+      status.clientCount = this.clients.size;
+    }
+    return status;
+  }
+}
+
+export function userMessage(kind: 'add' | 'change', c: Client): Message {
+  return {
+    type: 'user',
+    kind,
+    id: c.id,
+    username: c.username,
+    permissions: [...c.permissions],
+    data: { ...c.data },
+  };
+}
+
+/** Merges a setdata patch: a null value deletes the key. */
+export function mergeData(data: Record<string, unknown>, patch: Record<string, unknown>): Record<string, unknown> {
+  const out = { ...data };
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === null) delete out[k];
+    else out[k] = v;
+  }
+  return out;
+}

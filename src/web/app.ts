@@ -1,0 +1,90 @@
+import express, { type Request, type Response } from 'express';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { GroupRegistry } from '../group/GroupRegistry.js';
+import type { Logger } from '../log.js';
+import { checkAdmin, type AdminUsers } from './adminAuth.js';
+import { parseGroupPath } from './groupPath.js';
+import { placeholderPage } from './placeholder.js';
+import type { GroupStats } from './stats.js';
+
+export interface AppDeps {
+  registry: GroupRegistry;
+  /** A folder of client files; when it holds Galène's galene.html, group pages serve that client. */
+  staticDir: string | undefined;
+  /** config.json's public base URL, if any. */
+  proxyURL(): string | undefined;
+  admins(): AdminUsers;
+  stats(): GroupStats[];
+  log: Logger;
+}
+
+/** The base URL a request reached us at: config.json's proxyURL, else the request's scheme and Host. */
+export function requestBase(req: { protocol?: string; headers: { host?: string } }, proxyURL?: string): URL {
+  if (proxyURL) return new URL(proxyURL);
+  const secure = req.protocol === 'https';
+  return new URL(`${secure ? 'https' : 'http'}://${req.headers.host ?? 'localhost'}/`);
+}
+
+export function createApp(deps: AppDeps): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+
+  const clientPage = (): string | undefined => {
+    if (!deps.staticDir) return undefined;
+    const file = path.join(deps.staticDir, 'galene.html');
+    return fs.existsSync(file) ? file : undefined;
+  };
+
+  app.get('/public-groups.json', (req, res) => {
+    const base = requestBase(req, deps.proxyURL());
+    res.set('Cache-Control', 'no-cache');
+    res.json(deps.registry.publicGroups().map((g) => g.status(false, base)));
+  });
+
+  app.use('/group/', (req: Request, res: Response, next) => {
+    if (req.method !== 'GET' && req.method !== 'HEAD') return next();
+    const raw = req.originalUrl.slice('/group/'.length).split('?')[0] ?? '';
+    const parsed = parseGroupPath(raw);
+    if (!parsed) return void res.status(404).type('text/plain').send('no such group\n');
+    const group = deps.registry.get(parsed.group);
+    if (!group) return void res.status(404).type('text/plain').send('group does not exist\n');
+    const query = req.originalUrl.includes('?') ? req.originalUrl.slice(req.originalUrl.indexOf('?')) : '';
+    switch (parsed.kind) {
+      case 'no-slash':
+        return void res.redirect(308, `/group/${encodeGroup(parsed.group)}/${query}`);
+      case 'status-json':
+        return void res.redirect(308, `/group/${encodeGroup(parsed.group)}/.status`);
+      case 'status':
+        res.set('Cache-Control', 'no-cache');
+        return void res.json(group.status(false, requestBase(req, deps.proxyURL())));
+      case 'page': {
+        const redirect = group.description.redirect;
+        if (redirect) return void res.redirect(308, redirect);
+        res.set('Cache-Control', 'no-cache');
+        const page = clientPage();
+        if (page) return void res.sendFile(page);
+        return void res.type('html').send(placeholderPage(group.description.displayName || group.name));
+      }
+    }
+  });
+
+  app.get('/galene-api/v0/.stats', async (req, res) => {
+    if (!(await checkAdmin(req.headers.authorization, deps.admins()))) {
+      res.set('WWW-Authenticate', 'Basic realm="/galene-api/"');
+      return void res.status(401).type('text/plain').send('not authorised\n');
+    }
+    res.set('Cache-Control', 'no-cache');
+    res.json(deps.stats());
+  });
+
+  if (deps.staticDir) app.use(express.static(deps.staticDir, { index: ['index.html'], dotfiles: 'ignore' }));
+  app.get('/', (_req, res) => void res.type('html').send(placeholderPage('Lectern')));
+  app.use((_req, res) => void res.status(404).type('text/plain').send('not found\n'));
+  return app;
+}
+
+function encodeGroup(name: string): string {
+  return name.split('/').map(encodeURIComponent).join('/');
+}
