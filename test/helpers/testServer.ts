@@ -1,0 +1,54 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { silentLogger } from '../../src/log.js';
+import { startServer, type LecternServer } from '../../src/server.js';
+
+export interface TestServer extends LecternServer {
+  dir: string;
+  wsUrl: string;
+  /** Writes (or rewrites) groups/<name>.json. */
+  writeGroup(name: string, desc: unknown): void;
+  stop(): Promise<void>;
+}
+
+/** A Lectern server on 127.0.0.1 (plain HTTP, a free port, ICE on loopback only) with its own temp folders. */
+export async function startTestServer(opts: {
+  groups?: Record<string, unknown>;
+  config?: unknown;
+  staticDir?: string;
+} = {}): Promise<TestServer> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lectern-test-'));
+  const dataDir = path.join(dir, 'data');
+  const groupsDir = path.join(dir, 'groups');
+  fs.mkdirSync(dataDir);
+  fs.mkdirSync(groupsDir);
+  if (opts.config) fs.writeFileSync(path.join(dataDir, 'config.json'), JSON.stringify(opts.config));
+  const writeGroup = (name: string, desc: unknown) => {
+    const file = path.join(groupsDir, `${name}.json`);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, JSON.stringify(desc));
+  };
+  for (const [name, desc] of Object.entries(opts.groups ?? {})) writeGroup(name, desc);
+  const server = await startServer({
+    host: '127.0.0.1',
+    port: 0,
+    insecure: true,
+    dataDir,
+    groupsDir,
+    recordingsDir: path.join(dir, 'recordings'),
+    staticDir: opts.staticDir,
+    ice: { hostAddresses: ['127.0.0.1'] },
+    log: silentLogger,
+  });
+  return {
+    ...server,
+    dir,
+    wsUrl: `ws://127.0.0.1:${server.address.port}/ws`,
+    writeGroup,
+    stop: async () => {
+      await server.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
