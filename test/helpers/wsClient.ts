@@ -10,10 +10,12 @@ export class WsClient {
   closeReason = '';
   private waiters: { pred: (m: Message) => boolean; resolve: (m: Message) => void }[] = [];
   private closeWaiters: (() => void)[] = [];
+  private listeners: ((m: Message) => void)[] = [];
 
   private constructor(readonly ws: WebSocket) {
     ws.on('message', (data) => {
       const m = JSON.parse(data.toString()) as Message;
+      for (const l of this.listeners) l(m);
       this.received.push(m);
       this.waiters = this.waiters.filter((w) => {
         if (!w.pred(m)) return true;
@@ -44,6 +46,11 @@ export class WsClient {
     c.send({ type: 'join', kind: 'join', group, username, password });
     const joined = await c.next((m) => m.type === 'joined');
     return { c, joined };
+  }
+
+  /** Sees every message as it arrives (they are also kept for `next`). */
+  onMessage(listener: (m: Message) => void): void {
+    this.listeners.push(listener);
   }
 
   send(m: Message): void {
