@@ -3,7 +3,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { loadServerConfig } from './config/loadConfig.js';
+import { serverConfigReader } from './config/loadConfig.js';
 import { GroupStore } from './config/GroupStore.js';
 import { readIceServers } from './config/iceServers.js';
 import type { IceOptions } from './forward/types.js';
@@ -36,13 +36,13 @@ export interface LecternServer {
 /** Wires configuration, groups, the signalling server and the web app, and starts listening. */
 export async function startServer(opts: ServerOptions): Promise<LecternServer> {
   const { log } = opts;
-  const serverConfig = () => loadServerConfig(opts.dataDir);
+  const serverConfig = serverConfigReader(opts.dataDir, log.child({ component: 'config' }));
   const store = new GroupStore({ groupsDir: opts.groupsDir, log: log.child({ component: 'groups' }) });
   store.load();
   for (const err of store.errors()) log.error({ file: err.file, key: err.key }, err.message);
   fs.mkdirSync(opts.recordingsDir, { recursive: true });
 
-  const registry = new GroupRegistry(store, log.child({ component: 'registry' }));
+  const registry = new GroupRegistry(store, log.child({ component: 'registry' }), () => serverConfig().canonicalHost);
   const iceServersFile = path.join(opts.dataDir, 'ice-servers.json');
   const signal = new SignalServer({
     allowOrigin: () => serverConfig().allowOrigin ?? [],

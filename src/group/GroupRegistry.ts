@@ -32,6 +32,7 @@ export class GroupRegistry {
   constructor(
     private readonly store: GroupStore,
     private readonly log: Logger,
+    private readonly canonicalHost: () => string | undefined = () => undefined,
   ) {
     this.unsubscribe = store.onChange((name) => this.reloaded(name));
   }
@@ -65,7 +66,7 @@ export class GroupRegistry {
   subgroups(parent: string): { name: string; clients: number }[] {
     this.prune();
     return [...this.groups.values()]
-      .filter((g) => g.name.startsWith(`${parent}/`) && !this.store.get(g.name))
+      .filter((g) => g.name.startsWith(`${parent}/`) && g.description.isSubgroup)
       .map((g) => ({ name: g.name, clients: g.clients.size }))
       .sort((a, b) => a.name.localeCompare(b.name));
   }
@@ -75,20 +76,20 @@ export class GroupRegistry {
   }
 
   /** Authenticates and admits a client, following Galène's admission rules. */
-  async join(name: string, client: JoiningClient, creds: Credentials, origin?: URL): Promise<Group> {
+  async join(name: string, client: JoiningClient, creds: Credentials): Promise<Group> {
     const group = this.get(name);
     if (!group) throw new JoinError('group-not-found', 'group does not exist');
     const desc = group.description;
-    const identity = await authorise(desc, name, creds, origin);
+    const identity = await authorise(desc, name, creds, this.canonicalHost());
     if (!identity.ok) throw new JoinError(identity.code, identity.value, identity.wireError);
     const { username, permissions } = identity;
     if (!permissions.includes('op')) {
       if (group.locked !== undefined) throw new JoinError('locked', group.locked || 'this group is locked');
       const now = Date.now();
-      if (desc.notBefore && desc.notBefore.getTime() > now) {
+      if (desc.notBefore !== undefined && desc.notBefore > now) {
         throw new JoinError('not-open', 'this group is not open yet');
       }
-      if (desc.expires && desc.expires.getTime() < now) throw new JoinError('closed', 'this group is closed');
+      if (desc.expires !== undefined && desc.expires < now) throw new JoinError('closed', 'this group is closed');
       if (desc.autokick && !group.hasOp()) {
         throw new JoinError('no-operators', 'there are no operators in this group');
       }
@@ -112,14 +113,7 @@ export class GroupRegistry {
   }
 
   private describe(name: string): GroupDescription | undefined {
-    const own = this.store.get(name);
-    if (own) return own;
-    // auto-subgroups: the nearest ancestor with the flag describes its subgroups (never public).
-    for (let i = name.lastIndexOf('/'); i > 0; i = name.lastIndexOf('/', i - 1)) {
-      const parent = this.store.get(name.slice(0, i));
-      if (parent) return parent.autoSubgroups ? { ...parent, name, public: false } : undefined;
-    }
-    return undefined;
+    return this.store.resolve(name);
   }
 
   private prune(): void {

@@ -29,7 +29,7 @@ export async function authorise(
   desc: GroupDescription,
   groupName: string,
   creds: Credentials,
-  origin?: URL,
+  canonicalHost?: string,
 ): Promise<Identity> {
   if (creds.token) {
     if (!isJwtShaped(creds.token) || desc.authKeys.length === 0) return notAuthorised();
@@ -38,7 +38,7 @@ export async function authorise(
       claims = verifyGroupJwt(creds.token, {
         keys: desc.authKeys,
         groupName,
-        host: origin?.host,
+        canonicalHost,
       });
     } catch {
       return notAuthorised();

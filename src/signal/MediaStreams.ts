@@ -2,6 +2,7 @@ import { DownConnection } from '../forward/DownConnection.js';
 import type { IceOptions } from '../forward/types.js';
 import { UpConnection } from '../ingest/UpConnection.js';
 import { errorMessage, LecternError } from '../errors.js';
+import type { ConnStats } from '../web/stats.js';
 import type { IceCandidateInit } from './messages.js';
 import { ProtocolError } from './messages.js';
 import type { Session } from './Session.js';
@@ -179,6 +180,14 @@ export class MediaStreams {
     } catch (err) {
       this.session.log.debug({ err, id }, 'bad ICE candidate');
     }
+  }
+
+  /** This client's connections in Galène's `.stats` shape. */
+  stats(): { up: ConnStats[]; down: ConnStats[] } {
+    return {
+      up: [...this.up.values()].map((c) => c.stats()),
+      down: [...this.down.values()].map((c) => c.stats()),
+    };
   }
 
   closeAll(): void {

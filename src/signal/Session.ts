@@ -41,7 +41,7 @@ export class Session implements JoiningClient {
   data: Record<string, unknown> = {};
   group: Group | undefined;
   readonly media: MediaStreams;
-  readonly log: Logger;
+  log: Logger;
   private handshaken = false;
   private closed = false;
   private lastInput = Date.now();
@@ -237,7 +237,6 @@ export class Session implements JoiningClient {
         name,
         this,
         { username: m.username, password: m.password, token: m.token },
-        this.deps.origin,
       );
     } catch (err) {
       if (!(err instanceof JoinError)) throw err;
