@@ -230,6 +230,11 @@ export class Session implements JoiningClient {
     if (m.kind !== 'join') throw new ProtocolError('unknown kind');
     if (this.group) throw new ProtocolError('cannot join multiple groups');
     const name = m.group ?? '';
+    const redirect = this.deps.registry.get(name)?.description.redirect;
+    if (redirect) {
+      this.send({ type: 'joined', kind: 'redirect', group: name, username: m.username, value: redirect });
+      return;
+    }
     this.data = m.data ?? {};
     let group: Group;
     try {
@@ -256,11 +261,6 @@ export class Session implements JoiningClient {
     }
     this.group = group;
     this.log = this.log.child({ group: name, user: this.username });
-    if (group.description.redirect) {
-      this.send({ type: 'joined', kind: 'redirect', group: name, username: this.username, value: group.description.redirect });
-      this.leaveGroup();
-      return;
-    }
     this.send({
       type: 'joined',
       kind: 'join',
