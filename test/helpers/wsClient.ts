@@ -6,6 +6,8 @@ import type { Message } from '../../src/signal/messages.js';
 export class WsClient {
   readonly id = randomBytes(16).toString('hex');
   readonly received: Message[] = [];
+  /** Errors thrown by listeners (tests assert there are none). */
+  readonly errors: unknown[] = [];
   closeCode: number | undefined;
   closeReason = '';
   private waiters: { pred: (m: Message) => boolean; resolve: (m: Message) => void }[] = [];

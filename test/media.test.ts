@@ -1,0 +1,113 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RtpPacket } from 'werift';
+import { startLoopbackStun, type LoopbackStun } from './helpers/loopbackStun.js';
+import { MediaClient } from './helpers/MediaClient.js';
+import { createPublisherPeer, startTestMedia, type PublisherPeer, type TestMedia } from './helpers/mediaSource.js';
+import { startTestServer, type TestServer } from './helpers/testServer.js';
+import { payloadHash } from './helpers/viewerPeer.js';
+
+const VIEWERS = 5;
+
+async function waitFor(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** A lecture through the whole server: protocol v2 signalling, werift publisher and viewers, real VP8/Opus. */
+describe('a lecture through the protocol', () => {
+  let stun: LoopbackStun;
+  let server: TestServer;
+  let media: TestMedia;
+  let teacher: MediaClient;
+  let pub: PublisherPeer;
+  let streamId: string;
+  const viewers: MediaClient[] = [];
+  const sent = new Set<string>();
+
+  beforeAll(async () => {
+    stun = await startLoopbackStun();
+    server = await startTestServer({
+      groups: {
+        lecture: {
+          users: { teacher: { password: 'pw', permissions: 'op' } },
+          'wildcard-user': { password: { type: 'wildcard' }, permissions: 'observe' },
+        },
+      },
+    });
+    media = await startTestMedia();
+    const join = (username: string, password?: string) =>
+      MediaClient.join({ url: server.wsUrl, group: 'lecture', username, password, stunPort: stun.port });
+    teacher = await join('teacher', 'pw');
+    for (let i = 0; i < VIEWERS; i++) {
+      const v = await join(`student${i}`);
+      v.request();
+      viewers.push(v);
+    }
+    pub = createPublisherPeer({ stunPort: stun.port });
+    const remember = (buf: Buffer) => sent.add(payloadHash(RtpPacket.deSerialize(buf).payload));
+    media.onVideo((rtp) => {
+      remember(rtp);
+      pub.sendVideo(rtp);
+    });
+    media.onAudio((rtp) => {
+      remember(rtp);
+      pub.sendAudio(rtp);
+    });
+    streamId = await teacher.publish('camera', pub);
+    await pub.connected();
+  }, 60_000);
+
+  afterAll(async () => {
+    await Promise.all([...viewers, teacher].map((c) => c?.close()));
+    await pub?.close();
+    await media?.close();
+    await server?.stop();
+    await stun?.close();
+  });
+
+  it('offers the stream to every viewer under the publisher stream id, with source, username and label', async () => {
+    await waitFor(() => viewers.every((v) => v.streams.has(streamId)), 10_000, 'offers');
+    for (const v of viewers) {
+      expect(v.streams.get(streamId)).toMatchObject({ label: 'camera', username: 'teacher', source: teacher.id });
+    }
+    expect(teacher.streams.size).toBe(0); // nobody is offered their own stream
+  });
+
+  it('every viewer receives video and audio with the payloads the publisher sent', async () => {
+    const peers = () => viewers.map((v) => v.streams.get(streamId)!.viewer);
+    // ffmpeg sends a keyframe every 2 s and cannot answer PLIs: wait for one to pass through.
+    await waitFor(
+      () => peers().every((p) => p.video.length >= 60 && p.audio.length >= 50 && p.video.some((r) => r.keyframe)),
+      20_000,
+      'media and a keyframe at every viewer',
+    );
+    for (const p of peers()) expect([...p.video, ...p.audio].every((r) => sent.has(r.hash))).toBe(true);
+  });
+
+  it('a late joiner gets a keyframe within 500 ms of connecting', async () => {
+    const late = await MediaClient.join({ url: server.wsUrl, group: 'lecture', username: 'late', stunPort: stun.port });
+    viewers.push(late);
+    late.request();
+    await waitFor(() => late.streams.get(streamId)?.viewer.video.some((r) => r.keyframe) ?? false, 10_000, 'a keyframe');
+    const peer = late.streams.get(streamId)!.viewer;
+    const keyframe = peer.video.find((r) => r.keyframe)!;
+    expect(keyframe.at - peer.connectedAt!).toBeLessThan(500);
+  });
+
+  it('a viewer that asks for nothing gets no stream', async () => {
+    const quiet = await MediaClient.join({ url: server.wsUrl, group: 'lecture', username: 'quiet', stunPort: stun.port });
+    viewers.push(quiet);
+    quiet.request({ '': [] });
+    await new Promise((r) => setTimeout(r, 500));
+    expect(quiet.streams.size).toBe(0);
+  });
+
+  it('closing the stream closes it at every viewer', async () => {
+    teacher.unpublish(streamId);
+    await waitFor(() => viewers.every((v) => !v.streams.has(streamId) || v.streams.get(streamId)!.closed), 10_000, 'close everywhere');
+    for (const v of [...viewers, teacher]) expect(v.ws.errors).toEqual([]);
+  });
+});
