@@ -30,6 +30,7 @@ describe('a lecture through the protocol', () => {
   beforeAll(async () => {
     stun = await startLoopbackStun();
     server = await startTestServer({
+      config: { users: { root: { password: 'root-pw', permissions: 'admin' } } },
       groups: {
         lecture: {
           users: { teacher: { password: 'pw', permissions: 'op' } },
@@ -85,6 +86,23 @@ describe('a lecture through the protocol', () => {
       'media and a keyframe at every viewer',
     );
     for (const p of peers()) expect([...p.video, ...p.audio].every((r) => sent.has(r.hash))).toBe(true);
+  });
+
+  it('reports the streams in /galene-api/v0/.stats, for admins only', async () => {
+    const statsUrl = `${server.url}/galene-api/v0/.stats`;
+    expect((await fetch(statsUrl)).status).toBe(401);
+    const wrong = await fetch(statsUrl, { headers: { Authorization: `Basic ${Buffer.from('root:nope').toString('base64')}` } });
+    expect(wrong.status).toBe(401);
+    const res = await fetch(statsUrl, { headers: { Authorization: `Basic ${Buffer.from('root:root-pw').toString('base64')}` } });
+    expect(res.status).toBe(200);
+    const stats = (await res.json()) as { name: string; clients: { id: string; up?: { id: string; tracks: unknown[] }[]; down?: { id: string }[] }[] }[];
+    const lecture = stats.find((g) => g.name === 'lecture')!;
+    const speaker = lecture.clients.find((c) => c.id === teacher.id)!;
+    expect(speaker.up).toEqual([expect.objectContaining({ id: streamId, tracks: expect.any(Array) })]);
+    expect(speaker.up![0]!.tracks.length).toBe(2);
+    for (const v of viewers) {
+      expect(lecture.clients.find((c) => c.id === v.id)!.down).toEqual([expect.objectContaining({ id: streamId })]);
+    }
   });
 
   it('a late joiner gets a keyframe within 500 ms of connecting', async () => {
