@@ -1,0 +1,358 @@
+import { EventEmitter } from 'node:events';
+import {
+  MediaStream,
+  ReceiverEstimatedMaxBitrate,
+  RTCPeerConnection,
+  RtcpPayloadSpecificFeedback,
+  RtcpRrPacket,
+  RtcpSenderInfo,
+  RtcpSourceDescriptionPacket,
+  RtcpSrPacket,
+  RtcpTransportLayerFeedback,
+  SourceDescriptionChunk,
+  SourceDescriptionItem,
+  type GenericNack,
+  type RtcpPacket,
+  type RTCDtlsTransport,
+  type RTCRtpTransceiver,
+} from 'werift';
+import { errorMessage, LecternError } from '../errors.js';
+import type { UpConnection } from '../ingest/UpConnection.js';
+import type { Logger } from '../log.js';
+import { CODECS } from './codecs.js';
+import {
+  addCandidate,
+  gatheringComplete,
+  resumeIceAfterRestart,
+  serverPeerConfig,
+  weriftCodec,
+  type IceCandidateInit,
+} from './peerConfig.js';
+import { RtpDownTrack, type DownTrackCounters } from './RtpDownTrack.js';
+import { finalizeOffer, looksLikeSdp } from './sdpText.js';
+import type { ConnStats, IceOptions, StreamRequest, TrackKind, UpTrack } from './types.js';
+
+export interface DownConnectionOptions {
+  /** = the up stream's id: Galène offers down streams under the publisher's stream id. */
+  id: string;
+  /** The viewer. */
+  clientId: string;
+  /** A subset of 'audio', 'video', 'video-low'; anything else is ignored. */
+  request: readonly string[];
+  ice: IceOptions;
+  log: Logger;
+}
+
+export interface DownConnectionEvents {
+  /** ICE failed: the client should be sent a new offer with an ICE restart. */
+  failed: [];
+  /** Closed, by `close()` or because the publisher's stream closed. */
+  close: [reason: string];
+  /** The request now needs a kind of track this connection has not offered: call createOffer() again. */
+  negotiationneeded: [];
+}
+
+const SR_INTERVAL_MS = 500;
+/** RTPFB format 1 (RFC 4585); werift's classes are matched by format, not instanceof. */
+const GENERIC_NACK = 1;
+const REQUESTS: readonly StreamRequest[] = ['audio', 'video', 'video-low'];
+
+interface Slot {
+  readonly transceiver: RTCRtpTransceiver;
+  readonly track: RtpDownTrack;
+}
+
+/**
+ * One viewer's connection to one published stream: the server offers sendonly audio/video (the codec the
+ * publisher uses, Galène's fixed payload type, no header extensions) and, once connected, attaches a
+ * RtpDownTrack per kind to the chosen up track ('video' = first simulcast layer, 'video-low' = last).
+ *
+ * Packets are encrypted and sent through werift's DTLS transport directly, not through RTCRtpSender.sendRtp:
+ * sendRtp mutates the packet it is given and answers NACKs from its own cache, whereas here one upstream
+ * packet object is shared by every viewer and NACKs are answered from the up track's cache. Sender reports
+ * are built here too (werift's sender only reports on what went through sendRtp).
+ */
+export class DownConnection extends EventEmitter<DownConnectionEvents> {
+  readonly id: string;
+  readonly clientId: string;
+  private readonly up: UpConnection;
+  private readonly log: Logger;
+  private readonly pc: RTCPeerConnection;
+  private readonly stream: MediaStream;
+  private readonly slots = new Map<TrackKind, Slot>();
+  /** Kinds the up stream had when this connection was made (its codecs are fixed then). */
+  private readonly kinds = new Set<TrackKind>();
+  private readonly bySsrc = new Map<number, RtpDownTrack>();
+  private readonly watched = new WeakSet<RTCDtlsTransport>();
+  private readonly unsubscribers: (() => void)[] = [];
+  private requested = new Set<StreamRequest>();
+  private connected = false;
+  private srTimer: NodeJS.Timeout | undefined;
+  private closedReason: string | undefined;
+  private readonly onUpClose = (): void => this.close('publisher closed');
+  private readonly onUpTrack = (): void => this.upTracksChanged();
+
+  constructor(up: UpConnection, opts: DownConnectionOptions) {
+    super();
+    this.id = opts.id;
+    this.clientId = opts.clientId;
+    this.up = up;
+    this.log = opts.log.child({ down: opts.id, client: opts.clientId });
+    this.requested = parseRequest(opts.request);
+    this.stream = new MediaStream({ id: streamId(opts.id) });
+    const codecOf = (kind: TrackKind) => {
+      const t = up.tracks().find((x) => x.kind === kind);
+      if (!t) return [];
+      this.kinds.add(kind);
+      return [weriftCodec(CODECS[t.codec.name])];
+    };
+    this.pc = new RTCPeerConnection({
+      ...serverPeerConfig(opts.ice),
+      codecs: { audio: codecOf('audio'), video: codecOf('video') },
+      headerExtensions: { audio: [], video: [] },
+    });
+    const sub = this.pc.connectionStateChange.subscribe((state) => this.onConnectionState(state));
+    this.unsubscribers.push(sub.unSubscribe);
+    up.on('close', this.onUpClose);
+    up.on('track', this.onUpTrack);
+    if (up.closed) queueMicrotask(() => this.close('publisher closed'));
+  }
+
+  get closed(): boolean {
+    return this.closedReason !== undefined;
+  }
+
+  /**
+   * The server's offer (gathering complete, candidates embedded). Adds transceivers for newly requested
+   * kinds; `iceRestart` after a 'failed' event or a client's `renegotiate`.
+   */
+  async createOffer(opts: { iceRestart?: boolean } = {}): Promise<string> {
+    if (this.closed) throw new LecternError('closed', 'the down stream is closed');
+    this.ensureTransceivers();
+    const offer = await this.pc.createOffer({ iceRestart: opts.iceRestart ?? false });
+    await this.pc.setLocalDescription(offer);
+    await gatheringComplete(this.pc);
+    const local = this.pc.localDescription;
+    if (!local) throw new LecternError('closed', 'no local description');
+    this.watchTransports();
+    return finalizeOffer(local.sdp);
+  }
+
+  /** The viewer's answer. Throws LecternError 'bad-sdp' on garbage; the connection stays usable. */
+  async setAnswer(sdp: string): Promise<void> {
+    if (this.closed) throw new LecternError('closed', 'the down stream is closed');
+    if (!looksLikeSdp(sdp)) throw new LecternError('bad-sdp', 'the answer is not an SDP description');
+    if (this.pc.signalingState !== 'have-local-offer') throw new LecternError('bad-sdp', 'no offer is pending');
+    try {
+      await this.pc.setRemoteDescription({ type: 'answer', sdp });
+    } catch (e) {
+      throw new LecternError('bad-sdp', `cannot apply the answer: ${errorMessage(e)}`, { cause: e });
+    }
+    resumeIceAfterRestart(this.pc, (err) => {
+      this.log.info({ err: errorMessage(err) }, 'ICE failed after a restart');
+      if (!this.closed) this.emit('failed');
+    });
+    this.watchTransports();
+  }
+
+  async addIceCandidate(c: IceCandidateInit): Promise<void> {
+    if (this.closed) return;
+    await addCandidate(this.pc, c);
+  }
+
+  /** Galène's requestStream: which of audio/video/video-low to forward. Dropping video stops it at once. */
+  setRequest(request: readonly string[]): void {
+    if (this.closed) return;
+    this.requested = parseRequest(request);
+    if (this.connected) this.route();
+    if (this.missingTransceiver()) this.emit('negotiationneeded');
+  }
+
+  private ensureTransceivers(): void {
+    for (const kind of ['audio', 'video'] as const) {
+      if (this.slots.has(kind) || !this.wants(kind) || !this.upTrackOf(kind)) continue;
+      const codec = this.upTrackOf(kind)!.codec;
+      const spec = CODECS[codec.name];
+      if (!this.kinds.has(kind)) continue; // a kind that appeared after construction: needs a new connection
+      const transceiver = this.pc.addTransceiver(kind, { direction: 'sendonly', streams: [this.stream] });
+      const sender = transceiver.sender;
+      const track = new RtpDownTrack({
+        id: `${this.id}:${this.clientId}:${kind}`,
+        kind,
+        ssrc: sender.ssrc,
+        payloadType: spec.payloadType,
+        clockRate: spec.clockRate,
+        sink: {
+          sendRtp: (payload, header) => {
+            const dtls = transceiver.dtlsTransport;
+            if (dtls?.state === 'connected') dtls.sendRtp(payload, header).catch(() => undefined);
+          },
+        },
+      });
+      this.slots.set(kind, { transceiver, track });
+      this.bySsrc.set(sender.ssrc, track);
+    }
+  }
+
+  private wants(kind: TrackKind): boolean {
+    return kind === 'audio' ? this.requested.has('audio') : this.requested.has('video') || this.requested.has('video-low');
+  }
+
+  private missingTransceiver(): boolean {
+    return (['audio', 'video'] as const).some((k) => this.wants(k) && !this.slots.has(k) && this.kinds.has(k) && this.upTrackOf(k));
+  }
+
+  /** The up track a kind is forwarded from: for video the first layer, or the last one for 'video-low'. */
+  private upTrackOf(kind: TrackKind): UpTrack | undefined {
+    const tracks = this.up.tracks().filter((t) => t.kind === kind);
+    if (kind === 'video' && this.requested.has('video-low') && !this.requested.has('video')) return tracks[tracks.length - 1];
+    return tracks[0];
+  }
+
+  /** Attaches each DownTrack to the up track it should forward now (or detaches it). */
+  private route(): void {
+    for (const [kind, slot] of this.slots) {
+      slot.track.setSource(this.wants(kind) ? this.upTrackOf(kind) : undefined);
+    }
+  }
+
+  private upTracksChanged(): void {
+    if (this.closed) return;
+    if (this.connected) this.route();
+    if (this.missingTransceiver()) this.emit('negotiationneeded');
+  }
+
+  private onConnectionState(state: string): void {
+    if (this.closed) return;
+    if (state === 'connected') {
+      if (!this.connected) {
+        this.connected = true;
+        this.route();
+        this.srTimer = setInterval(() => this.sendSenderReports(), SR_INTERVAL_MS);
+        this.srTimer.unref();
+      }
+    } else if (state === 'failed') {
+      this.log.info('ICE failed');
+      this.emit('failed');
+    } else if (state === 'closed') {
+      this.close('transport closed');
+    }
+  }
+
+  /** Viewer RTCP: NACK, PLI, FIR, REMB and reception reports, routed by our SSRC. */
+  private watchTransports(): void {
+    for (const t of this.pc.getTransceivers()) {
+      const dtls = t.dtlsTransport;
+      if (!dtls || this.watched.has(dtls)) continue;
+      this.watched.add(dtls);
+      const sub = dtls.onRtcp.subscribe((packet) => this.handleRtcp(packet));
+      this.unsubscribers.push(sub.unSubscribe);
+    }
+  }
+
+  private handleRtcp(packet: RtcpPacket): void {
+    switch (packet.type) {
+      case RtcpTransportLayerFeedback.type: {
+        const fb = (packet as RtcpTransportLayerFeedback).feedback;
+        if (fb?.count === GENERIC_NACK) {
+          const nack = fb as GenericNack;
+          this.bySsrc.get(nack.mediaSourceSsrc)?.handleNack(nack.lost);
+        }
+        break;
+      }
+      case RtcpPayloadSpecificFeedback.type: {
+        const fb = (packet as RtcpPayloadSpecificFeedback).feedback;
+        if (!fb) break;
+        if (fb.count === ReceiverEstimatedMaxBitrate.count) {
+          const remb = fb as ReceiverEstimatedMaxBitrate;
+          for (const ssrc of remb.ssrcFeedbacks) this.bySsrc.get(ssrc)?.handleRemb(Number(remb.bitrate));
+        } else if (fb.count === 1) {
+          this.bySsrc.get(fb.mediaSsrc)?.handleKeyframeRequest(); // PLI
+        } else if (fb.count === 4) {
+          // FIR: the media SSRC is in the FCI entries (the header's is 0)
+          const entries = (fb as { fir?: { ssrc: number }[] }).fir ?? [];
+          for (const e of entries) this.bySsrc.get(e.ssrc)?.handleKeyframeRequest();
+        }
+        break;
+      }
+      case RtcpRrPacket.type:
+      case RtcpSrPacket.type:
+        for (const r of (packet as RtcpRrPacket | RtcpSrPacket).reports) this.bySsrc.get(r.ssrc)?.handleReport(r);
+        break;
+    }
+  }
+
+  private sendSenderReports(): void {
+    if (this.closed || !this.connected) return;
+    const now = Date.now();
+    const packets: RtcpPacket[] = [];
+    const chunks: SourceDescriptionChunk[] = [];
+    let dtls: RTCDtlsTransport | undefined;
+    for (const { transceiver, track } of this.slots.values()) {
+      const sr = track.senderReport(now);
+      if (!sr) continue;
+      dtls ??= transceiver.dtlsTransport;
+      packets.push(
+        new RtcpSrPacket({
+          ssrc: sr.ssrc,
+          senderInfo: new RtcpSenderInfo({
+            ntpTimestamp: sr.ntpTimestamp,
+            rtpTimestamp: sr.rtpTimestamp,
+            packetCount: sr.packetCount,
+            octetCount: sr.octetCount,
+          }),
+        }),
+      );
+      chunks.push(
+        new SourceDescriptionChunk({ source: sr.ssrc, items: [new SourceDescriptionItem({ type: 1, text: this.pc.cname })] }),
+      );
+    }
+    if (!dtls || dtls.state !== 'connected' || packets.length === 0) return;
+    packets.push(new RtcpSourceDescriptionPacket({ chunks }));
+    dtls.sendRtcp(packets).catch(() => undefined);
+  }
+
+  /** Per-kind packet counters (for metrics and tests; never logged per packet). */
+  counters(): Partial<Record<TrackKind, DownTrackCounters>> {
+    const out: Partial<Record<TrackKind, DownTrackCounters>> = {};
+    for (const [kind, { track }] of this.slots) out[kind] = { ...track.counters };
+    return out;
+  }
+
+  /** Galène's `.stats` entry for this down stream. */
+  stats(): ConnStats {
+    const now = Date.now();
+    return { id: this.id, tracks: [...this.slots.values()].map((s) => s.track.stats(now)) };
+  }
+
+  /** Idempotent. Detaches from the up tracks, closes the peer connection, emits 'close'. */
+  close(reason = 'closed'): void {
+    if (this.closedReason !== undefined) return;
+    this.closedReason = reason;
+    if (this.srTimer) clearInterval(this.srTimer);
+    this.up.off('close', this.onUpClose);
+    this.up.off('track', this.onUpTrack);
+    for (const u of this.unsubscribers.splice(0)) u();
+    for (const { track } of this.slots.values()) track.close();
+    this.pc.close().catch(() => undefined);
+    this.log.debug(
+      { reason, tracks: [...this.slots.values()].map(({ track }) => ({ id: track.id, ...track.counters })) },
+      'down connection closed',
+    );
+    this.emit('close', reason);
+  }
+}
+
+function parseRequest(request: readonly string[]): Set<StreamRequest> {
+  const out = new Set<StreamRequest>();
+  for (const r of Array.isArray(request) ? request : []) {
+    if ((REQUESTS as readonly string[]).includes(r)) out.add(r as StreamRequest);
+  }
+  return out;
+}
+
+/** An msid stream id must be a token (no spaces). */
+function streamId(id: string): string {
+  const s = id.replace(/[^A-Za-z0-9+/=._-]/g, '');
+  return s.length > 0 ? s : 'lectern';
+}

@@ -1,0 +1,92 @@
+import {
+  RTCRtpCodecParameters,
+  type RTCPeerConnection,
+  type RTCPeerConnectionConfig,
+} from 'werift';
+import { errorMessage, LecternError } from '../errors.js';
+import type { CodecSpec } from './codecs.js';
+import type { IceOptions } from './types.js';
+
+/**
+ * werift settings shared by every server peer connection: ICE-lite, no ICE servers (the server never contacts
+ * a STUN server), one bundled transport; with `hostAddresses`, only those addresses are gathered.
+ */
+export function serverPeerConfig(ice: IceOptions): RTCPeerConnectionConfig {
+  const config: RTCPeerConnectionConfig = {
+    iceLite: true,
+    iceServers: [],
+    bundlePolicy: 'max-bundle',
+  };
+  if (ice.portRange) {
+    const [min, max] = ice.portRange;
+    if (!Number.isInteger(min) || !Number.isInteger(max) || min < 1 || max > 65535 || min >= max) {
+      throw new LecternError('bad-ice-config', `invalid UDP port range ${min}-${max} (need 1 <= min < max <= 65535)`);
+    }
+    config.icePortRange = [min, max];
+  }
+  if (ice.hostAddresses && ice.hostAddresses.length > 0) {
+    config.iceUseIpv4 = false;
+    config.iceUseIpv6 = false;
+    config.iceAdditionalHostAddresses = [...ice.hostAddresses];
+  }
+  return config;
+}
+
+/** A fresh werift codec description (werift mutates these, so never share one between connections). */
+export function weriftCodec(spec: CodecSpec): RTCRtpCodecParameters {
+  return new RTCRtpCodecParameters({
+    mimeType: spec.mimeType,
+    clockRate: spec.clockRate,
+    channels: spec.channels,
+    payloadType: spec.payloadType,
+    parameters: spec.fmtp,
+    rtcpFeedback: spec.feedback.map((f) => ({ ...f })),
+  });
+}
+
+/** Resolves once ICE gathering is complete (at once for an ICE-lite agent with host candidates). */
+export function gatheringComplete(pc: RTCPeerConnection, timeoutMs = 5000): Promise<void> {
+  if (pc.iceGatheringState === 'complete') return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(done, timeoutMs);
+    const sub = pc.iceGatheringStateChange.subscribe((state) => {
+      if (state === 'complete') done();
+    });
+    function done(): void {
+      clearTimeout(timer);
+      sub.unSubscribe();
+      resolve();
+    }
+  });
+}
+
+export interface IceCandidateInit {
+  candidate: string;
+  sdpMid?: string | null;
+  sdpMLineIndex?: number | null;
+}
+
+/** Trickled ICE candidate from the client; an empty candidate means end-of-candidates. */
+export async function addCandidate(pc: RTCPeerConnection, c: IceCandidateInit): Promise<void> {
+  if (!c || typeof c.candidate !== 'string') throw new LecternError('bad-candidate', 'malformed ICE candidate');
+  if (c.candidate === '') return;
+  try {
+    await pc.addIceCandidate({ candidate: c.candidate, sdpMid: c.sdpMid ?? undefined, sdpMLineIndex: c.sdpMLineIndex ?? undefined });
+  } catch (e) {
+    throw new LecternError('bad-candidate', `cannot add ICE candidate: ${errorMessage(e)}`, { cause: e });
+  }
+}
+
+/**
+ * werift quirk: on an ICE restart it resets the ICE agent (dropping the selected pair) but then skips
+ * re-running ICE because DTLS is still connected, so media stops for good. After a renegotiation has been
+ * applied on both sides, this starts ICE again on every transport that was reset.
+ */
+export function resumeIceAfterRestart(pc: RTCPeerConnection, onFailure: (err: unknown) => void): void {
+  for (const dtls of pc.dtlsTransports) {
+    const ice = dtls.iceTransport;
+    if (dtls.state === 'connected' && !ice.connection.nominated && ice.connection.remoteUsername && ice.state !== 'checking') {
+      ice.start().catch(onFailure);
+    }
+  }
+}

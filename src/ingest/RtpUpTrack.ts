@@ -1,0 +1,309 @@
+import type { RtpPacket } from 'werift';
+import { isKeyframe } from '../forward/keyframe.js';
+import { PacketCache } from '../forward/PacketCache.js';
+import { RateEstimator } from '../forward/RateEstimator.js';
+import { add16, add32, diff16 } from '../forward/seq.js';
+import { Throttle } from '../forward/Throttle.js';
+import type { DownTrack, Replay, RtpCodec, TrackKind, TrackStats, UpTrack } from '../forward/types.js';
+import { NackGenerator } from './NackGenerator.js';
+import { ReceptionStats } from './ReceptionStats.js';
+
+/** How an up track talks back to its publisher (implemented by the up connection over RTCP). */
+export interface UpstreamFeedback {
+  sendNack(mediaSsrc: number, seqs: number[]): void;
+  sendPli(mediaSsrc: number): void;
+}
+
+export interface RtpUpTrackOptions {
+  id: string;
+  kind: TrackKind;
+  label: string;
+  rid: string | undefined;
+  codec: RtpCodec;
+  feedback: UpstreamFeedback;
+  cacheSize?: number;
+  /** Called once, when the first packet arrives (the connection's 'track' event). */
+  onFirstPacket?: (track: RtpUpTrack) => void;
+  /** Wall clock in ms (Date.now); injectable for tests. */
+  now?: () => number;
+}
+
+/** Galène replays the cached keyframe with what followed it if it is no more than this many packets old. */
+export const REPLAY_COMPLETE_MAX_PACKETS = 40;
+/** At most one PLI upstream per this interval per track. */
+export const KEYFRAME_REQUEST_INTERVAL_MS = 500;
+
+export interface UpTrackCounters {
+  packets: number;
+  bytes: number;
+  duplicates: number;
+  padding: number;
+  keyframes: number;
+  nacksSent: number;
+  nackedPackets: number;
+  plisSent: number;
+  plisSuppressed: number;
+  writeErrors: number;
+}
+
+const EMPTY_REPLAY: Replay = Object.freeze({ packets: [], complete: false, nextSeq: 0 });
+
+/**
+ * One received stream (or simulcast layer). Per packet, once: drop duplicates and padding, cache it, update
+ * reception statistics, detect keyframes, schedule upstream NACKs, then hand it to every attached DownTrack.
+ */
+export class RtpUpTrack implements UpTrack {
+  readonly id: string;
+  readonly kind: TrackKind;
+  readonly label: string;
+  readonly rid: string | undefined;
+  readonly codec: RtpCodec;
+  private readonly feedback: UpstreamFeedback;
+  private onFirstPacket: ((track: RtpUpTrack) => void) | undefined;
+  private readonly now: () => number;
+  private readonly cache: PacketCache<RtpPacket>;
+  private readonly nacks: NackGenerator | undefined;
+  private readonly pli = new Throttle(KEYFRAME_REQUEST_INTERVAL_MS);
+  private readonly reception: ReceptionStats;
+  private readonly rate: RateEstimator;
+  /** Copy-on-write, so that a DownTrack may detach itself while a packet is being fanned out. */
+  private downs: readonly DownTrack[] = [];
+  private ssrcValue: number | undefined;
+  private kfSeq = -1;
+  private kfTs = 0;
+  private lastTs = 0;
+  private lastArrivalMs: number | undefined;
+  private srRtp = 0;
+  private srArrivalMs: number | undefined;
+  private lastTickPackets = 0;
+  private lastTickMs: number;
+  private closed = false;
+  readonly counters: UpTrackCounters = {
+    packets: 0,
+    bytes: 0,
+    duplicates: 0,
+    padding: 0,
+    keyframes: 0,
+    nacksSent: 0,
+    nackedPackets: 0,
+    plisSent: 0,
+    plisSuppressed: 0,
+    writeErrors: 0,
+  };
+
+  constructor(opts: RtpUpTrackOptions) {
+    this.id = opts.id;
+    this.kind = opts.kind;
+    this.label = opts.label;
+    this.rid = opts.rid;
+    this.codec = opts.codec;
+    this.feedback = opts.feedback;
+    this.onFirstPacket = opts.onFirstPacket;
+    this.now = opts.now ?? Date.now;
+    this.cache = new PacketCache<RtpPacket>(opts.cacheSize ?? 512);
+    this.nacks = opts.kind === 'video' ? new NackGenerator() : undefined;
+    this.reception = new ReceptionStats(opts.codec.clockRate);
+    this.lastTickMs = this.now();
+    this.rate = new RateEstimator(this.lastTickMs);
+  }
+
+  /** The publisher's SSRC for this track, once a packet has arrived. */
+  get ssrc(): number | undefined {
+    return this.ssrcValue;
+  }
+
+  get downCount(): number {
+    return this.downs.length;
+  }
+
+  /** Hot path: one received RTP packet (werift hands each receiver a fresh object, which we keep). */
+  push(packet: RtpPacket): void {
+    if (this.closed) return;
+    const h = packet.header;
+    if (packet.payload.length === 0) {
+      this.counters.padding++; // padding-only (bandwidth probing): nothing to forward
+      return;
+    }
+    if (h.ssrc !== this.ssrcValue) {
+      this.newSource(h.ssrc);
+      const first = this.onFirstPacket;
+      if (first) {
+        this.onFirstPacket = undefined;
+        first(this);
+      }
+    }
+    const seq = h.sequenceNumber;
+    if (!this.cache.put(seq, packet)) {
+      this.counters.duplicates++;
+      return;
+    }
+    const now = this.now();
+    this.counters.packets++;
+    this.counters.bytes += packet.payload.length;
+    this.rate.add(packet.payload.length + 12);
+    this.reception.onPacket(seq, h.timestamp, now);
+    if (this.lastArrivalMs === undefined || diff16(seq, this.cache.newestSeq) >= 0) {
+      this.lastTs = h.timestamp;
+      this.lastArrivalMs = now;
+    }
+    let keyframe = false;
+    if (this.nacks) {
+      keyframe = isKeyframe(this.codec.name, packet.payload);
+      if (keyframe) this.noteKeyframe(seq, h.timestamp);
+      const lost = this.nacks.onPacket(seq, now);
+      if (lost) this.sendNack(lost);
+    }
+    const downs = this.downs;
+    for (let i = 0; i < downs.length; i++) {
+      try {
+        downs[i]!.write(packet, keyframe);
+      } catch {
+        this.counters.writeErrors++;
+      }
+    }
+  }
+
+  private newSource(ssrc: number): void {
+    this.ssrcValue = ssrc;
+    this.cache.clear();
+    this.nacks?.reset();
+    this.kfSeq = -1;
+    this.srArrivalMs = undefined;
+  }
+
+  private noteKeyframe(seq: number, ts: number): void {
+    if (this.kfSeq < 0 || ts !== this.kfTs) {
+      this.kfSeq = seq;
+      this.kfTs = ts;
+      this.counters.keyframes++;
+    } else if (diff16(seq, this.kfSeq) < 0) {
+      this.kfSeq = seq;
+    }
+  }
+
+  addDown(down: DownTrack): void {
+    if (this.closed || this.downs.includes(down)) return;
+    this.downs = [...this.downs, down];
+  }
+
+  removeDown(down: DownTrack): void {
+    if (this.downs.includes(down)) this.downs = this.downs.filter((d) => d !== down);
+  }
+
+  getPacket(seq: number): RtpPacket | undefined {
+    return this.cache.get(seq);
+  }
+
+  replay(): Replay {
+    if (this.kind !== 'video' || this.kfSeq < 0) return EMPTY_REPLAY;
+    const kf = this.cache.get(this.kfSeq);
+    if (!kf || kf.header.timestamp !== this.kfTs) return EMPTY_REPLAY;
+    let start = this.kfSeq;
+    // Packets of the same frame before the one recognised (e.g. an H.264 SEI before the SPS).
+    for (let i = 0; i < 64; i++) {
+      const prev = this.cache.get(add16(start, -1));
+      if (!prev || prev.header.timestamp !== this.kfTs) break;
+      start = add16(start, -1);
+    }
+    const newest = this.cache.newestSeq;
+    const span = diff16(newest, start);
+    if (span < 0) return EMPTY_REPLAY;
+    const packets: RtpPacket[] = [];
+    const nextSeq = add16(newest, 1);
+    if (span < REPLAY_COMPLETE_MAX_PACKETS) {
+      for (let s = start, i = 0; i <= span; i++, s = add16(s, 1)) {
+        const p = this.cache.get(s);
+        if (p) packets.push(p);
+      }
+      return { packets, complete: true, nextSeq };
+    }
+    for (let s = start, i = 0; i <= span; i++, s = add16(s, 1)) {
+      const p = this.cache.get(s);
+      if (!p || p.header.timestamp !== this.kfTs) break;
+      packets.push(p);
+    }
+    return { packets, complete: false, nextSeq };
+  }
+
+  requestKeyframe(): void {
+    if (this.kind !== 'video' || this.ssrcValue === undefined || this.closed) return;
+    if (!this.pli.tryAcquire(this.now())) {
+      this.counters.plisSuppressed++;
+      return;
+    }
+    this.counters.plisSent++;
+    this.feedback.sendPli(this.ssrcValue);
+  }
+
+  nack(seqs: readonly number[]): void {
+    if (!this.nacks || this.closed) return;
+    const toSend = this.nacks.request(seqs, this.now());
+    if (toSend.length > 0) this.sendNack(toSend);
+  }
+
+  private sendNack(seqs: number[]): void {
+    if (this.ssrcValue === undefined) return;
+    this.counters.nacksSent++;
+    this.counters.nackedPackets += seqs.length;
+    this.feedback.sendNack(this.ssrcValue, seqs);
+  }
+
+  /** The publisher's sender report: its RTP clock at a moment we note in our own clock. */
+  onSenderReport(rtpTimestamp: number): void {
+    this.srRtp = rtpTimestamp;
+    this.srArrivalMs = this.now();
+  }
+
+  rtpTimeAt(nowMs: number): number | undefined {
+    let baseTs: number;
+    let baseMs: number;
+    if (this.srArrivalMs !== undefined) {
+      baseTs = this.srRtp;
+      baseMs = this.srArrivalMs;
+    } else if (this.lastArrivalMs !== undefined) {
+      baseTs = this.lastTs;
+      baseMs = this.lastArrivalMs;
+    } else {
+      return undefined;
+    }
+    return add32(baseTs, Math.round(((nowMs - baseMs) * this.codec.clockRate) / 1000));
+  }
+
+  /**
+   * What the viewers can take: the smallest REMB among attached DownTracks that sent one (undefined if none).
+   */
+  downstreamMaxBitrate(): number | undefined {
+    let min: number | undefined;
+    for (const d of this.downs) {
+      const r = d.maxBitrate();
+      if (r !== undefined && (min === undefined || r < min)) min = r;
+    }
+    return min;
+  }
+
+  /** Once a second: adapt the NACK delay to the packet rate (Galène: about 20 ms worth of packets). */
+  tick(nowMs: number): void {
+    const elapsed = nowMs - this.lastTickMs;
+    if (elapsed <= 0) return;
+    const pps = ((this.counters.packets - this.lastTickPackets) * 1000) / elapsed;
+    this.lastTickPackets = this.counters.packets;
+    this.lastTickMs = nowMs;
+    if (this.nacks) this.nacks.lateBy = Math.max(2, Math.min(24, Math.round(pps / 50)));
+  }
+
+  stats(nowMs: number): TrackStats {
+    return {
+      bitrate: Math.round(this.rate.rate(nowMs)),
+      loss: this.reception.intervalLoss(),
+      jitter: this.reception.jitterMs,
+    };
+  }
+
+  /** Detaches every DownTrack and drops the cache; idempotent. The owner closes the DownTracks' connections. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.downs = [];
+    this.cache.clear();
+  }
+}
