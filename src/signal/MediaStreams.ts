@@ -1,8 +1,7 @@
 import { DownConnection } from '../forward/DownConnection.js';
-import type { IceOptions } from '../forward/types.js';
+import type { ConnStats, IceOptions } from '../forward/types.js';
 import { UpConnection } from '../ingest/UpConnection.js';
 import { errorMessage, LecternError } from '../errors.js';
-import type { ConnStats } from '../web/stats.js';
 import type { IceCandidateInit } from './messages.js';
 import { ProtocolError } from './messages.js';
 import type { Session } from './Session.js';

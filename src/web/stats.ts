@@ -1,23 +1,8 @@
+import type { ConnStats } from '../forward/types.js';
 import type { GroupRegistry } from '../group/GroupRegistry.js';
 import { Session } from '../signal/Session.js';
 
-/** Galène's `.stats` shape (stats/stats.go): per group, per client, per connection, per track. */
-export interface TrackStats {
-  sid?: number;
-  maxSid?: number;
-  tid?: number;
-  maxTid?: number;
-  bitrate: number;
-  maxBitrate?: number;
-  loss: number;
-  rtt?: number;
-  jitter?: number;
-}
-export interface ConnStats {
-  id: string;
-  maxBitrate?: number;
-  tracks: TrackStats[];
-}
+/** Galène's `.stats` shape (stats/stats.go): per group, per client, per connection (forward/types.ts), per track. */
 export interface ClientStats {
   id: string;
   up?: ConnStats[];
