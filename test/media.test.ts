@@ -8,6 +8,9 @@ import { payloadHash } from './helpers/viewerPeer.js';
 
 const VIEWERS = 5;
 
+/** Feeds the test media into a publisher; returns a function that stops feeding. */
+let feed: (pub: PublisherPeer, seen?: (rtp: Buffer) => void) => () => void;
+
 async function waitFor(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (!cond()) {
@@ -23,6 +26,7 @@ describe('a lecture through the protocol', () => {
   let media: TestMedia;
   let teacher: MediaClient;
   let pub: PublisherPeer;
+  let stopFeeding: () => void;
   let streamId: string;
   const viewers: MediaClient[] = [];
   const sent = new Set<string>();
@@ -39,6 +43,20 @@ describe('a lecture through the protocol', () => {
       },
     });
     media = await startTestMedia();
+    feed = (p, seen) => {
+      const offVideo = media.onVideo((rtp) => {
+        seen?.(rtp);
+        p.sendVideo(rtp);
+      });
+      const offAudio = media.onAudio((rtp) => {
+        seen?.(rtp);
+        p.sendAudio(rtp);
+      });
+      return () => {
+        offVideo();
+        offAudio();
+      };
+    };
     const join = (username: string, password?: string) =>
       MediaClient.join({ url: server.wsUrl, group: 'lecture', username, password, stunPort: stun.port });
     teacher = await join('teacher', 'pw');
@@ -48,21 +66,14 @@ describe('a lecture through the protocol', () => {
       viewers.push(v);
     }
     pub = createPublisherPeer({ stunPort: stun.port });
-    const remember = (buf: Buffer) => sent.add(payloadHash(RtpPacket.deSerialize(buf).payload));
-    media.onVideo((rtp) => {
-      remember(rtp);
-      pub.sendVideo(rtp);
-    });
-    media.onAudio((rtp) => {
-      remember(rtp);
-      pub.sendAudio(rtp);
-    });
+    stopFeeding = feed(pub, (buf) => sent.add(payloadHash(RtpPacket.deSerialize(buf).payload)));
     streamId = await teacher.publish('camera', pub);
     await pub.connected();
   }, 60_000);
 
   afterAll(async () => {
     await Promise.all([...viewers, teacher].map((c) => c?.close()));
+    stopFeeding?.();
     await pub?.close();
     await media?.close();
     await server?.stop();
@@ -121,6 +132,21 @@ describe('a lecture through the protocol', () => {
     quiet.request({ '': [] });
     await new Promise((r) => setTimeout(r, 500));
     expect(quiet.streams.size).toBe(0);
+  });
+
+  it('a replacing stream (camera switch) is offered with replace, and the old one is not closed separately', async () => {
+    const pub2 = createPublisherPeer({ stunPort: stun.port });
+    const stopFeeding2 = feed(pub2);
+    const oldId = streamId;
+    streamId = await teacher.publish('camera', pub2, oldId);
+    const watching = viewers.filter((v) => v.username !== 'quiet');
+    await waitFor(() => watching.every((v) => v.streams.get(streamId)?.replace === oldId), 10_000, 'replacing offers');
+    await waitFor(() => watching.every((v) => v.streams.get(streamId)!.viewer.video.length > 10), 10_000, 'media of the new stream');
+    for (const v of viewers) expect(v.ws.received.some((m) => m.type === 'close' && m.id === oldId)).toBe(false);
+    stopFeeding();
+    await pub.close();
+    pub = pub2;
+    stopFeeding = stopFeeding2;
   });
 
   it('closing the stream closes it at every viewer', async () => {

@@ -38,7 +38,7 @@ export class MediaStreams {
     const s = this.session;
     const g = s.joinedGroup();
     if (!s.permissions.includes('present')) {
-      if (replace) this.closeUp(replace, true);
+      if (replace) this.closeUp(replace);
       s.send({ type: 'abort', id });
       throw new UserError('not authorised');
     }
@@ -69,22 +69,23 @@ export class MediaStreams {
         settle = setTimeout(() => {
           if (this.up.get(id) !== conn || s.group !== g) return;
           g.addStream(conn, pushed ? undefined : replace);
+          // The replaced stream ends once receivers have been offered its successor.
+          if (!pushed && replace) this.closeUp(replace);
           pushed = true;
         }, TRACK_SETTLE_MS);
       });
       conn.on('failed', () => s.send({ type: 'renegotiate', id }));
       conn.on('close', () => clearTimeout(settle));
       s.send({ type: 'answer', id, sdp: answerSdp });
-      if (replace) this.closeUp(replace, true);
     } catch (err) {
       s.send({ type: 'abort', id });
-      if (existing) this.closeUp(id, true);
+      if (existing) this.closeUp(id);
       throw new UserError(err instanceof LecternError ? err.message : `cannot accept offer: ${errorMessage(err)}`);
     }
   }
 
   /** Ends one published stream; every receiver gets `close` through its DownConnection. */
-  closeUp(id: string, _fromClient: boolean): void {
+  closeUp(id: string): void {
     const conn = this.up.get(id);
     if (!conn) return;
     this.up.delete(id);
@@ -95,7 +96,7 @@ export class MediaStreams {
   closeAllUp(reason: string): void {
     for (const id of [...this.up.keys()]) {
       this.session.send({ type: 'abort', id });
-      this.closeUp(id, false);
+      this.closeUp(id);
       this.session.error(reason);
     }
   }
@@ -131,7 +132,8 @@ export class MediaStreams {
       existing.setRequest(request);
       return;
     }
-    if (replace) this.closeDown(replace);
+    // The client reuses the replaced stream's tile when the offer names it: drop the old one quietly.
+    if (replace) this.closeDown(replace, false);
     const down = new DownConnection(up, {
       id: up.id,
       clientId: s.id,
@@ -190,7 +192,7 @@ export class MediaStreams {
   }
 
   closeAll(): void {
-    for (const id of [...this.up.keys()]) this.closeUp(id, false);
+    for (const id of [...this.up.keys()]) this.closeUp(id);
     for (const [id, down] of [...this.down]) {
       this.down.delete(id);
       down.close('viewer left');
@@ -198,12 +200,12 @@ export class MediaStreams {
     this.streamRequest.clear();
   }
 
-  private closeDown(id: string): void {
+  private closeDown(id: string, notify = true): void {
     const down = this.down.get(id);
     if (!down) return;
     this.down.delete(id);
     down.close('viewer closed the stream');
-    this.session.send({ type: 'close', id });
+    if (notify) this.session.send({ type: 'close', id });
   }
 
   private async sendOffer(down: DownConnection, up: UpConnection, replace: string | undefined, iceRestart: boolean) {

@@ -183,7 +183,7 @@ export class Session implements JoiningClient {
       case 'renegotiate':
         return this.media.renegotiateDown(requireId(m));
       case 'close':
-        return this.media.closeUp(requireId(m), true);
+        return this.media.closeUp(requireId(m));
       case 'abort':
         return this.media.abortDown(requireId(m));
       case 'chat':

@@ -10,6 +10,8 @@ export interface DownStream {
   label: string;
   username: string;
   source: string;
+  /** The stream this one replaced, if its offer said so. */
+  replace?: string;
   viewer: ViewerPeer;
   closed: boolean;
 }
@@ -45,10 +47,10 @@ export class MediaClient {
   }
 
   /** Publishes a peer as one up stream; resolves with its id once the server's answer is applied. */
-  async publish(label: string, peer: PublisherPeer): Promise<string> {
+  async publish(label: string, peer: PublisherPeer, replace?: string): Promise<string> {
     const id = randomBytes(16).toString('hex');
     const sdp = await peer.createOffer();
-    this.ws.send({ type: 'offer', id, label, source: this.id, username: this.username, sdp });
+    this.ws.send({ type: 'offer', id, label, replace, source: this.id, username: this.username, sdp });
     const reply = await this.ws.next((m) => (m.type === 'answer' || m.type === 'abort') && m.id === id, 10_000);
     if (reply.type === 'abort') throw new Error('the server aborted the stream');
     await peer.setAnswer(reply.sdp!);
@@ -68,6 +70,7 @@ export class MediaClient {
           label: m.label ?? '',
           username: m.username ?? '',
           source: m.source ?? '',
+          replace: m.replace,
           viewer: new ViewerPeer(this.viewerOptions),
           closed: false,
         };
