@@ -149,6 +149,17 @@ describe('a lecture through the protocol', () => {
     stopFeeding = stopFeeding2;
   });
 
+  it('renegotiate from a viewer gets a fresh offer with an ICE restart, and media keeps flowing', async () => {
+    const v = viewers[0]!;
+    const peer = v.streams.get(streamId)!.viewer;
+    const ufrag = () => /a=ice-ufrag:(\S+)/.exec(peer.pc.remoteDescription!.sdp)![1];
+    const before = ufrag();
+    v.ws.send({ type: 'renegotiate', id: streamId, source: v.id, username: v.username });
+    await waitFor(() => ufrag() !== before, 10_000, 'a restarted offer');
+    const count = peer.video.length;
+    await waitFor(() => peer.video.length > count + 30, 10_000, 'media after the restart');
+  });
+
   it('closing the stream closes it at every viewer', async () => {
     teacher.unpublish(streamId);
     await waitFor(() => viewers.every((v) => !v.streams.has(streamId) || v.streams.get(streamId)!.closed), 10_000, 'close everywhere');
