@@ -87,6 +87,7 @@ export class DownConnection extends EventEmitter<DownConnectionEvents> {
   private readonly unsubscribers: (() => void)[] = [];
   private requested = new Set<StreamRequest>();
   private connected = false;
+  private offered = false;
   private srTimer: NodeJS.Timeout | undefined;
   private closedReason: string | undefined;
   private readonly onUpClose = (): void => this.close('publisher closed');
@@ -129,6 +130,7 @@ export class DownConnection extends EventEmitter<DownConnectionEvents> {
   async createOffer(opts: { iceRestart?: boolean } = {}): Promise<string> {
     if (this.closed) throw new LecternError('closed', 'the down stream is closed');
     this.ensureTransceivers();
+    this.offered = true;
     const offer = await this.pc.createOffer({ iceRestart: opts.iceRestart ?? false });
     await this.pc.setLocalDescription(offer);
     await gatheringComplete(this.pc);
@@ -199,6 +201,7 @@ export class DownConnection extends EventEmitter<DownConnectionEvents> {
   }
 
   private missingTransceiver(): boolean {
+    if (!this.offered) return false; // the first createOffer() adds them
     return (['audio', 'video'] as const).some((k) => this.wants(k) && !this.slots.has(k) && this.kinds.has(k) && this.upTrackOf(k));
   }
 

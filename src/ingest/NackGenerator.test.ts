@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { NackGenerator } from './NackGenerator.js';
+import { NackGenerator, NEED_KEYFRAME } from './NackGenerator.js';
 
 describe('NackGenerator', () => {
   it('NACKs a gap once the stream is lateBy packets past it', () => {
@@ -48,6 +48,15 @@ describe('NackGenerator', () => {
     g.onPacket(10, 0);
     expect(g.onPacket(5000, 0)).toBeUndefined();
     expect(g.pending).toBe(0);
+  });
+
+  it('gives up and asks for a keyframe when too much is missing', () => {
+    const g = new NackGenerator({ lateBy: 1, maxPending: 50 });
+    g.onPacket(0, 0);
+    expect(g.onPacket(30, 0)).toEqual(Array.from({ length: 29 }, (_, i) => i + 1));
+    expect(g.onPacket(60, 0)).toBe(NEED_KEYFRAME);
+    expect(g.pending).toBe(0);
+    expect(g.onPacket(61, 0)).toBeUndefined();
   });
 
   it('forgets packets older than maxAge', () => {

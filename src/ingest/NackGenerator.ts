@@ -11,7 +11,15 @@ export interface NackGeneratorOptions {
   maxAge?: number;
   /** A jump forward larger than this is a restart, not loss. */
   maxGap?: number;
+  /**
+   * More missing packets than this is a stall (or massive loss), not something NACKs should repair: the
+   * generator gives up on all of them and asks for a keyframe instead.
+   */
+  maxPending?: number;
 }
+
+/** Returned by `onPacket` when loss is beyond repair by NACK: request a keyframe. */
+export const NEED_KEYFRAME = 'keyframe';
 
 interface Missing {
   tries: number;
@@ -29,6 +37,7 @@ export class NackGenerator {
   private readonly maxTries: number;
   private readonly maxAge: number;
   private readonly maxGap: number;
+  private readonly maxPending: number;
   private readonly missing = new Map<number, Missing>();
   private highest = -1;
 
@@ -38,10 +47,14 @@ export class NackGenerator {
     this.maxTries = opts.maxTries ?? 3;
     this.maxAge = opts.maxAge ?? 400;
     this.maxGap = opts.maxGap ?? 1000;
+    this.maxPending = opts.maxPending ?? 256;
   }
 
-  /** Records a received packet; returns the sequence numbers to NACK now, or undefined. */
-  onPacket(seq: number, nowMs: number): number[] | undefined {
+  /**
+   * Records a received packet; returns the sequence numbers to NACK now, NEED_KEYFRAME when too much is
+   * missing, or undefined.
+   */
+  onPacket(seq: number, nowMs: number): number[] | typeof NEED_KEYFRAME | undefined {
     if (this.highest < 0) {
       this.highest = seq;
       return undefined;
@@ -54,6 +67,10 @@ export class NackGenerator {
         for (let k = 1; k < d; k++) this.missing.set(add16(this.highest, k), { tries: 0, lastSentMs: 0 });
       }
       this.highest = seq;
+      if (this.missing.size > this.maxPending) {
+        this.missing.clear();
+        return NEED_KEYFRAME;
+      }
     } else if (this.missing.size > 0) {
       this.missing.delete(seq);
     }

@@ -119,13 +119,25 @@ describe('RtpUpTrack', () => {
     expect(r.nextSeq).toBe((65533 + 100) & 0xffff);
   });
 
-  it('has nothing to replay before a keyframe, or once it left the cache', () => {
+  it('has nothing to replay before a keyframe', () => {
     const { track } = setup();
     track.push(pkt(1, 0, DELTA_START));
     expect(track.replay().packets).toHaveLength(0);
+  });
+
+  it('keeps the last keyframe, in sequence order, after it left the cache', () => {
+    const { track } = setup();
     track.push(pkt(2, 3000, KEY));
-    for (let s = 3; s < 600; s++) track.push(pkt(s, 3000 + s, CONT));
-    expect(track.replay().packets).toHaveLength(0);
+    track.push(pkt(4, 3000, CONT));
+    track.push(pkt(3, 3000, CONT)); // reordered
+    for (let s = 5; s < 700; s++) track.push(pkt(s, 6000 + s, CONT));
+    expect(track.getPacket(2)).toBeUndefined();
+    const r = track.replay();
+    expect(r.complete).toBe(false);
+    expect(r.packets.map((p) => p.header.sequenceNumber)).toEqual([2, 3, 4]);
+    expect(r.nextSeq).toBe(700);
+    track.push(pkt(700, 9000, KEY)); // a new keyframe replaces it
+    expect(track.replay().packets.map((p) => p.header.sequenceNumber)).toEqual([700]);
   });
 
   it('starts afresh when the SSRC changes', () => {

@@ -5,7 +5,7 @@ import { RateEstimator } from '../forward/RateEstimator.js';
 import { add16, add32, diff16 } from '../forward/seq.js';
 import { Throttle } from '../forward/Throttle.js';
 import type { DownTrack, Replay, RtpCodec, TrackKind, TrackStats, UpTrack } from '../forward/types.js';
-import { NackGenerator } from './NackGenerator.js';
+import { NackGenerator, NEED_KEYFRAME } from './NackGenerator.js';
 import { ReceptionStats } from './ReceptionStats.js';
 
 /** How an up track talks back to its publisher (implemented by the up connection over RTCP). */
@@ -30,6 +30,8 @@ export interface RtpUpTrackOptions {
 
 /** Galène replays the cached keyframe with what followed it if it is no more than this many packets old. */
 export const REPLAY_COMPLETE_MAX_PACKETS = 40;
+/** The last keyframe is kept apart from the cache (up to this many packets) so it can be replayed at any age. */
+const KEYFRAME_MAX_PACKETS = 2048;
 /** At most one PLI upstream per this interval per track. */
 export const KEYFRAME_REQUEST_INTERVAL_MS = 500;
 
@@ -71,6 +73,8 @@ export class RtpUpTrack implements UpTrack {
   private ssrcValue: number | undefined;
   private kfSeq = -1;
   private kfTs = 0;
+  /** Every packet of the last keyframe, in arrival order. */
+  private kfPackets: RtpPacket[] = [];
   private lastTs = 0;
   private lastArrivalMs: number | undefined;
   private srRtp = 0;
@@ -149,9 +153,19 @@ export class RtpUpTrack implements UpTrack {
     let keyframe = false;
     if (this.nacks) {
       keyframe = isKeyframe(this.codec.name, packet.payload);
-      if (keyframe) this.noteKeyframe(seq, h.timestamp);
+      if (keyframe && (this.kfSeq < 0 || h.timestamp !== this.kfTs)) {
+        this.kfSeq = seq;
+        this.kfTs = h.timestamp;
+        this.kfPackets = [];
+        this.counters.keyframes++;
+      }
+      if (this.kfSeq >= 0 && h.timestamp === this.kfTs) {
+        if (keyframe && diff16(seq, this.kfSeq) < 0) this.kfSeq = seq;
+        if (this.kfPackets.length < KEYFRAME_MAX_PACKETS) this.kfPackets.push(packet);
+      }
       const lost = this.nacks.onPacket(seq, now);
-      if (lost) this.sendNack(lost);
+      if (lost === NEED_KEYFRAME) this.requestKeyframe();
+      else if (lost) this.sendNack(lost);
     }
     const downs = this.downs;
     for (let i = 0; i < downs.length; i++) {
@@ -168,17 +182,8 @@ export class RtpUpTrack implements UpTrack {
     this.cache.clear();
     this.nacks?.reset();
     this.kfSeq = -1;
+    this.kfPackets = [];
     this.srArrivalMs = undefined;
-  }
-
-  private noteKeyframe(seq: number, ts: number): void {
-    if (this.kfSeq < 0 || ts !== this.kfTs) {
-      this.kfSeq = seq;
-      this.kfTs = ts;
-      this.counters.keyframes++;
-    } else if (diff16(seq, this.kfSeq) < 0) {
-      this.kfSeq = seq;
-    }
   }
 
   addDown(down: DownTrack): void {
@@ -194,34 +199,26 @@ export class RtpUpTrack implements UpTrack {
     return this.cache.get(seq);
   }
 
+  /**
+   * A late joiner's start: if the last keyframe began less than 40 packets ago, it and everything after it
+   * (contiguous with the live stream); otherwise the keyframe alone, at any age, even once it has left the
+   * cache (the DownTrack then asks for a fresh one).
+   */
   replay(): Replay {
-    if (this.kind !== 'video' || this.kfSeq < 0) return EMPTY_REPLAY;
-    const kf = this.cache.get(this.kfSeq);
-    if (!kf || kf.header.timestamp !== this.kfTs) return EMPTY_REPLAY;
-    let start = this.kfSeq;
-    // Packets of the same frame before the one recognised (e.g. an H.264 SEI before the SPS).
-    for (let i = 0; i < 64; i++) {
-      const prev = this.cache.get(add16(start, -1));
-      if (!prev || prev.header.timestamp !== this.kfTs) break;
-      start = add16(start, -1);
-    }
+    if (this.kind !== 'video' || this.kfSeq < 0 || this.kfPackets.length === 0) return EMPTY_REPLAY;
     const newest = this.cache.newestSeq;
-    const span = diff16(newest, start);
-    if (span < 0) return EMPTY_REPLAY;
-    const packets: RtpPacket[] = [];
     const nextSeq = add16(newest, 1);
-    if (span < REPLAY_COMPLETE_MAX_PACKETS) {
-      for (let s = start, i = 0; i <= span; i++, s = add16(s, 1)) {
+    const span = diff16(newest, this.kfSeq);
+    if (span >= 0 && span < REPLAY_COMPLETE_MAX_PACKETS && this.cache.get(this.kfSeq)?.header.timestamp === this.kfTs) {
+      const packets: RtpPacket[] = [];
+      for (let s = this.kfSeq, i = 0; i <= span; i++, s = add16(s, 1)) {
         const p = this.cache.get(s);
         if (p) packets.push(p);
       }
       return { packets, complete: true, nextSeq };
     }
-    for (let s = start, i = 0; i <= span; i++, s = add16(s, 1)) {
-      const p = this.cache.get(s);
-      if (!p || p.header.timestamp !== this.kfTs) break;
-      packets.push(p);
-    }
+    const kfSeq = this.kfSeq;
+    const packets = [...this.kfPackets].sort((a, b) => diff16(a.header.sequenceNumber, kfSeq) - diff16(b.header.sequenceNumber, kfSeq));
     return { packets, complete: false, nextSeq };
   }
 

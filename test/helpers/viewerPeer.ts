@@ -74,6 +74,11 @@ export class ViewerPeer {
   async answer(offerSdp: string): Promise<string> {
     await this.pc.setRemoteDescription({ type: 'offer', sdp: offerSdp });
     this.installDropHook();
+    // werift's receiver stops NACKing a packet after 10 tries 5 ms apart: too soon on a busy test machine.
+    for (const t of this.pc.getTransceivers()) {
+      const nack = (t.receiver as unknown as { nack?: { retryCount: number } }).nack;
+      if (nack) nack.retryCount = 200;
+    }
     await this.pc.setLocalDescription(await this.pc.createAnswer());
     await whenGathered(this.pc);
     resumeIceAfterRestart(this.pc);
