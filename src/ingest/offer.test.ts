@@ -92,6 +92,14 @@ describe('sanitizeOffer', () => {
     expect(o.sdp).toContain('a=simulcast:send h;l');
   });
 
+  it('drops SSRC lines of a simulcast section (layers are routed by rid)', () => {
+    const firefoxLike = chromeOffer.replace('a=rid:h send max-width=1280', 'a=ssrc:5555 cname:x\r\na=ssrc:6666 cname:x\r\na=rid:h send');
+    const o = sanitizeOffer(firefoxLike, ['vp8', 'opus']);
+    expect(o.sdp).not.toContain('a=ssrc:5555');
+    expect(o.sdp).toContain('a=ssrc:1111 cname:x'); // the audio section keeps its SSRC
+    expect(o.media[1]!.rids).toEqual(['h', 'l']);
+  });
+
   it('follows the offer order, and prefers constrained baseline H.264', () => {
     expect(sanitizeOffer(chromeOffer, ['h264', 'vp8', 'opus']).media[1]!.codec?.name).toBe('vp8');
     const h = sanitizeOffer(chromeOffer, ['h264', 'opus']).media[1]!.codec!;

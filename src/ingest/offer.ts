@@ -117,7 +117,11 @@ function rewriteSection(section: SdpSection, kind: TrackKind, codec: RtpCodec): 
   const pt = String(codec.payloadType);
   const rids: string[] = [];
   const out: string[] = [];
+  // With rids, layers are told apart by the rid header extension; SSRC lines would make werift bind the
+  // first SSRC to a non-simulcast track (Firefox lists its layers' SSRCs).
+  const simulcast = section.lines.some((l) => /^a=rid:\S+ send\b/.test(l));
   for (const line of section.lines) {
+    if (simulcast && line.startsWith('a=ssrc:')) continue;
     if (line.startsWith('m=')) {
       const parts = line.split(' ');
       out.push([...parts.slice(0, 3), pt].join(' '));
