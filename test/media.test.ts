@@ -134,12 +134,23 @@ describe('a lecture through the protocol', () => {
     expect(quiet.streams.size).toBe(0);
   });
 
+  it('a viewer that first asks for audio only and then for video gets a new offer that adds it', async () => {
+    const v = viewers.find((c) => c.username === 'quiet')!;
+    v.request({ '': ['audio'] });
+    await waitFor(() => (v.streams.get(streamId)?.viewer.audio.length ?? 0) > 20, 10_000, 'audio only');
+    const peer = v.streams.get(streamId)!.viewer;
+    expect(peer.video.length).toBe(0);
+    v.request({ '': ['audio', 'video'] });
+    await waitFor(() => v.ws.received.filter((m) => m.type === 'offer' && m.id === streamId).length >= 2, 10_000, 'a second offer');
+    await waitFor(() => peer.video.length > 20, 10_000, 'video after the new request');
+  });
+
   it('a replacing stream (camera switch) is offered with replace, and the old one is not closed separately', async () => {
     const pub2 = createPublisherPeer({ stunPort: stun.port });
     const stopFeeding2 = feed(pub2);
     const oldId = streamId;
     streamId = await teacher.publish('camera', pub2, oldId);
-    const watching = viewers.filter((v) => v.username !== 'quiet');
+    const watching = viewers;
     await waitFor(() => watching.every((v) => v.streams.get(streamId)?.replace === oldId), 10_000, 'replacing offers');
     await waitFor(() => watching.every((v) => v.streams.get(streamId)!.viewer.video.length > 10), 10_000, 'media of the new stream');
     for (const v of viewers) expect(v.ws.received.some((m) => m.type === 'close' && m.id === oldId)).toBe(false);

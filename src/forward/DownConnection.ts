@@ -155,6 +155,8 @@ export class DownConnection extends EventEmitter<DownConnectionEvents> {
       if (!this.closed) this.emit('failed');
     });
     this.watchTransports();
+    // A renegotiation may have added a track (video requested after audio only): start forwarding it.
+    if (this.connected) this.route();
   }
 
   async addIceCandidate(c: IceCandidateInit): Promise<void> {

@@ -148,6 +148,7 @@ export class MediaStreams {
       s.send({ type: 'close', id: up.id });
     });
     down.on('failed', () => void this.renegotiateDown(up.id).catch(() => undefined));
+    down.on('negotiationneeded', () => void this.sendOffer(down, up, undefined, false));
     void this.sendOffer(down, up, replace, false);
   }
 
