@@ -1,18 +1,14 @@
+import { isValidGroupName } from '../config/groupFiles.js';
+
 /**
- * Splits a request path under /group/ into a group name and what is asked of it, refusing names Galène
- * refuses (leading or trailing '/', a leading '.', backslashes, '.' or '..' segments, NUL).
+ * Splits a request path under /group/ into a group name and what is asked of it, refusing the names Galène
+ * refuses (config/groupFiles.ts).
  */
 export type GroupRequest =
   | { kind: 'page'; group: string }
   | { kind: 'no-slash'; group: string }
   | { kind: 'status'; group: string }
   | { kind: 'status-json'; group: string };
-
-export function validGroupName(name: string): boolean {
-  if (name === '' || name.startsWith('/') || name.endsWith('/') || name.startsWith('.')) return false;
-  if (name.includes('\\') || name.includes('\0')) return false;
-  return name.split('/').every((seg) => seg !== '' && seg !== '.' && seg !== '..');
-}
 
 /** `rawPath` is the still-encoded path after "/group/". Encoded slashes are refused rather than decoded. */
 export function parseGroupPath(rawPath: string): GroupRequest | undefined {
@@ -31,8 +27,8 @@ export function parseGroupPath(rawPath: string): GroupRequest | undefined {
   for (const [suffix, kind] of suffixes) {
     if (path.endsWith(suffix)) {
       const group = path.slice(0, -suffix.length);
-      return validGroupName(group) ? { kind, group } : undefined;
+      return isValidGroupName(group) ? { kind, group } : undefined;
     }
   }
-  return validGroupName(path) ? { kind: 'no-slash', group: path } : undefined;
+  return isValidGroupName(path) ? { kind: 'no-slash', group: path } : undefined;
 }
