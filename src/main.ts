@@ -16,6 +16,8 @@ async function main(): Promise<void> {
     return;
   }
   const log = createLogger(cli.logLevel);
+  // A fault inside the WebRTC stack while handling one peer must not take down every other session.
+  process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection'));
   const { host, port } = parseListenAddress(cli.http);
   const server = await startServer({
     host,
