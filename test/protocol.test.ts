@@ -244,6 +244,21 @@ describe('protocol v2 over a real WebSocket', () => {
       good.close();
     });
 
+    it.each([
+      ['garbage SDP', 'this is not SDP'],
+      ['an SDP with no media', 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n'],
+    ])('an offer with %s is aborted with an error, and the session carries on', async (_what, sdp) => {
+      const { c } = await join('lecture', 'bob', 'bob-pw');
+      const id = 'b'.repeat(32);
+      c.send({ type: 'offer', id, label: 'camera', source: c.id, username: 'bob', sdp });
+      expect(await c.next((m) => m.type === 'abort')).toMatchObject({ id });
+      expect(await c.next((m) => m.type === 'usermessage')).toMatchObject({ kind: 'error' });
+      c.send({ type: 'ping' });
+      await c.next((m) => m.type === 'pong');
+      expect(c.closeCode).toBeUndefined();
+      c.close();
+    });
+
     it('an oversized frame closes that socket with 1009, and other sessions carry on', async () => {
       const { c: good } = await join('lecture', 'good2');
       const { c: bad } = await join('lecture', 'big');
