@@ -3,7 +3,6 @@ import type { ConnStats, IceOptions } from '../forward/types.js';
 import { UpConnection } from '../ingest/UpConnection.js';
 import { errorMessage, LecternError } from '../errors.js';
 import type { IceCandidateInit } from './messages.js';
-import { ProtocolError } from './messages.js';
 import type { Session } from './Session.js';
 import { UserError } from './UserError.js';
 
