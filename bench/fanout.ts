@@ -1,0 +1,759 @@
+/**
+ * The fan-out benchmark: one publisher (VP8 ~1.2 Mbit/s + Opus, from the bundled ffmpeg) and N viewers, each
+ * a werift PeerConnection in separate viewer processes, through a real Lectern server process. For each N it
+ * prints the server's CPU per forwarded packet, packets forwarded per second, loss, join times and memory per
+ * viewer; then it measures the hardware floor (bench/floorCore.ts) on the idle machine and divides.
+ *
+ *   npm run bench -- [--n 50,100,200] [--seconds 10] [--mode count|werift] [--per-worker 25] [--burst 20]
+ *                    [--viewer-nice 19] [--settle 3] [--join-timeout 30] [--floor-packets 100000]
+ *                    [--run-floor-packets 40000] [--video-bitrate 1.2M] [--video-size 960x540] [--timeout 840]
+ *
+ * One JSON document on stdout ({ runs, floor, ... }), progress on stderr. Loopback only. Stops by itself:
+ * every child (server, viewer processes, ffmpeg, the floor's receiver) is killed on exit, error or timeout.
+ *
+ * What is measured, per N:
+ * - server CPU: utime + stime of the server process (/proc/<pid>/stat) over a steady window after every
+ *   viewer has joined and a settling pause; divided by the window's packets the viewers received.
+ * - the window is the publisher's: the packets it sent between two instants, identified by sequence number
+ *   (the server passes the publisher's numbers through). Once the viewer processes have drained, each viewer
+ *   reports which of exactly those packets it got, so a viewer process lagging behind does not skew counts.
+ * - loss: 1 − packets received / (packets published in the window × viewers that joined).
+ * - join: from sending `join` to the viewer's PeerConnection being connected, and to its first video packet
+ *   (the server replays its cached keyframe on connect, so no wait for the next keyframe).
+ * - memory: (server RSS after the window − RSS with the publisher only) / N.
+ * - the floor (bench/floorCore.ts): once at the end with everything of ours stopped (`floor`), and a shorter
+ *   one right after each run (`floorAfterRun`, ffmpeg paused), which `ratio` uses: this shared machine's
+ *   speed drifts over minutes, and the same-time pairing keeps the ratio steadier.
+ * - viewers ('count' mode, the default) count SRTP packets from their cleartext RTP header without
+ *   decrypting, so that the viewer processes, which share the two cores, take as little as possible; they
+ *   send no NACKs or receiver reports. '--mode werift' runs werift's whole receive path instead.
+ * - contention: CPU of the viewer processes, of this driver (publisher) and of ffmpeg in the same window,
+ *   the machine's busy fraction, and UDP datagrams the kernel dropped on the server's and viewers' sockets.
+ */
+import { fork, spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { startLoopbackStun, type LoopbackStun } from '../test/helpers/loopbackStun.js';
+import { MediaClient } from '../test/helpers/MediaClient.js';
+import { createPublisherPeer, startTestMedia, type PublisherPeer, type TestMedia } from '../test/helpers/mediaSource.js';
+import type { Counts, JoinTiming, SeqRange, ViewerMode, WorkerCommandBody, WorkerReply } from './fanoutProtocol.js';
+import { measureFloor, type FloorResult } from './floorCore.js';
+import {
+  childPids,
+  clockTicks,
+  machineJiffies,
+  processCpuUs,
+  processMemoryKb,
+  processName,
+  totalCpuUs,
+  udpDrops,
+} from './procStats.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const WORKER = path.join(ROOT, 'bench', 'viewerWorker.ts');
+const GROUP = 'bench';
+
+const { values: args } = parseArgs({
+  options: {
+    n: { type: 'string', default: '50,100,200' },
+    seconds: { type: 'string', default: '10' },
+    settle: { type: 'string', default: '3' },
+    mode: { type: 'string', default: 'count' },
+    'per-worker': { type: 'string', default: '25' },
+    'viewer-nice': { type: 'string', default: '19' },
+    burst: { type: 'string', default: '20' },
+    'join-timeout': { type: 'string', default: '30' },
+    'floor-packets': { type: 'string', default: '100000' },
+    'run-floor-packets': { type: 'string', default: '40000' },
+    'video-bitrate': { type: 'string', default: '1.2M' },
+    'video-size': { type: 'string', default: '960x540' },
+    timeout: { type: 'string', default: '840' },
+  },
+});
+
+const counts = args.n.split(',').map((s) => Number(s.trim()));
+const seconds = Number(args.seconds);
+const settleSeconds = Number(args.settle);
+const mode = args.mode as ViewerMode;
+const perWorker = Number(args['per-worker']);
+const viewerNice = Number(args['viewer-nice']);
+const burst = Number(args.burst);
+const joinTimeoutMs = Number(args['join-timeout']) * 1000;
+const floorPackets = Number(args['floor-packets']);
+const runFloorPackets = Number(args['run-floor-packets']);
+const timeoutSeconds = Number(args.timeout);
+const [videoWidth, videoHeight] = args['video-size'].split('x').map(Number) as [number, number];
+if (
+  counts.some((n) => !Number.isInteger(n) || n < 1) ||
+  !(seconds > 0) ||
+  !(settleSeconds >= 0) ||
+  (mode !== 'count' && mode !== 'werift') ||
+  !(perWorker >= 1) ||
+  !(Number.isInteger(viewerNice) && viewerNice >= 0 && viewerNice <= 19) ||
+  !(burst >= 1) ||
+  !(joinTimeoutMs > 0) ||
+  !(floorPackets >= 1000) ||
+  !(runFloorPackets >= 0) ||
+  !(timeoutSeconds > 0) ||
+  !(videoWidth >= 16 && videoHeight >= 16)
+) {
+  console.error('fanout: bad arguments (see the header of bench/fanout.ts)');
+  process.exit(2);
+}
+
+const log = (msg: string) => process.stderr.write(`[fanout ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+const round = (x: number, digits = 2) => (Number.isFinite(x) ? Math.round(x * 10 ** digits) / 10 ** digits : null);
+
+// ---- children: every process this run starts is tracked and killed on the way out ----
+
+const children = new Set<ChildProcess>();
+
+function track(child: ChildProcess): ChildProcess {
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return child;
+}
+
+/** Kills, by pid, everything this process started (tracked children, then any other direct child: ffmpeg). */
+function killAll(): void {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  for (const pid of childPids(process.pid)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+}
+process.on('exit', killAll);
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.once(sig, () => {
+    log(`${sig}: stopping`);
+    killAll();
+    process.exit(130);
+  });
+}
+const hardStop = setTimeout(() => {
+  log(`gave up after ${timeoutSeconds} s (--timeout)`);
+  killAll();
+  process.exit(3);
+}, timeoutSeconds * 1000);
+
+// ---- the server ----
+
+interface ServerProc {
+  child: ChildProcess;
+  pid: number;
+  port: number;
+  dir: string;
+  url: string;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function relay(stream: NodeJS.ReadableStream | null, prefix: string): void {
+  let buf = '';
+  stream?.on('data', (d: Buffer) => {
+    buf += d.toString();
+    const lines = buf.split('\n');
+    buf = lines.pop() ?? '';
+    for (const l of lines) if (l.trim()) process.stderr.write(`${prefix} ${l.slice(0, 500)}\n`);
+  });
+}
+
+async function startServerProcess(): Promise<ServerProc> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lectern-bench-'));
+  for (const d of ['data', 'groups', 'recordings']) fs.mkdirSync(path.join(dir, d));
+  fs.writeFileSync(
+    path.join(dir, 'groups', `${GROUP}.json`),
+    JSON.stringify({
+      users: { speaker: { password: 'pw', permissions: 'op' } },
+      'wildcard-user': { password: { type: 'wildcard' }, permissions: 'observe' },
+    }),
+  );
+  const port = await freePort();
+  // node --import tsx: the child *is* the server (npx/tsx would put node one or two processes further down).
+  const child = track(
+    spawn(
+      process.execPath,
+      [
+        '--import', 'tsx', path.join(ROOT, 'src', 'main.ts'),
+        '--insecure', '--http', `127.0.0.1:${port}`,
+        '--data', path.join(dir, 'data'), '--groups', path.join(dir, 'groups'),
+        '--recordings', path.join(dir, 'recordings'),
+        '--ice-address', '127.0.0.1', '--log-level', 'warn',
+      ],
+      { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+    ),
+  );
+  relay(child.stdout, '[server]');
+  relay(child.stderr, '[server]');
+  if (child.pid === undefined) throw new Error('could not start the server');
+  const url = `http://127.0.0.1:${port}`;
+  const end = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`the server exited with code ${child.exitCode}`);
+    try {
+      await fetch(`${url}/`, { signal: AbortSignal.timeout(1000) });
+      break;
+    } catch {
+      if (Date.now() > end) throw new Error('the server did not start listening within 30 s');
+      await sleep(100);
+    }
+  }
+  return { child, pid: child.pid, port, dir, url };
+}
+
+async function stopServerProcess(s: ServerProc): Promise<void> {
+  if (s.child.exitCode === null && s.child.signalCode === null) {
+    const exited = new Promise<void>((r) => s.child.once('exit', () => r()));
+    s.child.kill('SIGTERM');
+    const t = setTimeout(() => s.child.kill('SIGKILL'), 5000);
+    await exited;
+    clearTimeout(t);
+  }
+  fs.rmSync(s.dir, { recursive: true, force: true });
+}
+
+// ---- viewer processes ----
+
+class Worker {
+  private seq = 0;
+  private readonly pending = new Map<number, { resolve: (r: WorkerReply) => void; reject: (e: Error) => void }>();
+  readonly pid: number;
+
+  constructor(readonly child: ChildProcess) {
+    if (child.pid === undefined) throw new Error('could not start a viewer process');
+    this.pid = child.pid;
+    child.on('message', (r: WorkerReply) => {
+      const p = this.pending.get(r.seq);
+      if (!p) return;
+      this.pending.delete(r.seq);
+      if (r.type === 'error') p.reject(new Error(`viewer process ${this.pid}: ${r.error}`));
+      else p.resolve(r);
+    });
+    child.once('exit', (code, signal) => {
+      for (const p of this.pending.values()) p.reject(new Error(`viewer process ${this.pid} exited (${code ?? signal})`));
+      this.pending.clear();
+    });
+  }
+
+  static start(): Worker {
+    // stdout of the worker goes to our stderr: stdout carries the JSON result only.
+    const w = new Worker(track(fork(WORKER, [], { cwd: ROOT, execArgv: ['--import', 'tsx'], stdio: ['ignore', 2, 2, 'ipc'] })));
+    // Niced, the viewer processes take the CPU the server leaves rather than competing with it as equals. At
+    // nice 10 eight of them together still weigh almost as much as the server (CFS weights 8 × 110 vs 1024);
+    // at 19 (8 × 15) the server gets ~90 % of a core it shares with them. Only the main (JavaScript) thread
+    // is reniced: the threads node started before it keep nice 0, but do little.
+    if (viewerNice > 0) os.setPriority(w.pid, viewerNice);
+    return w;
+  }
+
+  request<T extends WorkerReply['type']>(
+    cmd: WorkerCommandBody,
+    timeoutMs: number,
+  ): Promise<Extract<WorkerReply, { type: T }>> {
+    const seq = ++this.seq;
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => {
+        this.pending.delete(seq);
+        reject(new Error(`viewer process ${this.pid}: no answer to ${cmd.cmd} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.pending.set(seq, {
+        resolve: (r) => {
+          clearTimeout(t);
+          resolve(r as Extract<WorkerReply, { type: T }>);
+        },
+        reject: (e) => {
+          clearTimeout(t);
+          reject(e);
+        },
+      });
+      this.child.send({ ...cmd, seq });
+    });
+  }
+
+  async stop(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    const exited = new Promise<void>((r) => this.child.once('exit', () => r()));
+    await this.request<'ok'>({ cmd: 'stop' }, 6000).catch(() => undefined);
+    const t = setTimeout(() => this.child.kill('SIGKILL'), 2000);
+    await exited;
+    clearTimeout(t);
+  }
+}
+
+// ---- figures ----
+
+function percentile(xs: number[], p: number): number | null {
+  if (xs.length === 0) return null;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
+}
+
+function sumCounts(cs: Counts[]): Counts {
+  const out: Counts = {
+    viewers: 0,
+    joined: 0,
+    connected: 0,
+    videoInRange: 0,
+    audioInRange: 0,
+    videoHits: [],
+    audioHits: [],
+    viewersWithoutVideo: 0,
+    packets: 0,
+    duplicates: 0,
+    at: 0,
+  };
+  const addHits = (into: number[], from: number[]) => {
+    for (let i = 0; i < from.length; i++) into[i] = (into[i] ?? 0) + from[i]!;
+  };
+  for (const c of cs) {
+    addHits(out.videoHits, c.videoHits);
+    addHits(out.audioHits, c.audioHits);
+    out.viewers += c.viewers;
+    out.joined += c.joined;
+    out.connected += c.connected;
+    out.videoInRange += c.videoInRange;
+    out.audioInRange += c.audioInRange;
+    out.viewersWithoutVideo += c.viewersWithoutVideo;
+    out.packets += c.packets;
+    out.duplicates += c.duplicates;
+    out.at = Math.max(out.at, c.at);
+  }
+  return out;
+}
+
+// ---- the publisher (in this process) ----
+
+interface PublisherCounts {
+  video: number;
+  audio: number;
+  videoPayloadBytes: number;
+  audioPayloadBytes: number;
+  /** Sequence number of the last packet of each kind handed to the publisher's peer connection. */
+  videoSeq: number;
+  audioSeq: number;
+}
+
+const published: PublisherCounts = { video: 0, audio: 0, videoPayloadBytes: 0, audioPayloadBytes: 0, videoSeq: 0, audioSeq: 0 };
+let currentPub: PublisherPeer | undefined;
+
+function rtpPayloadBytes(rtp: Buffer): number {
+  if (rtp.length < 12) return 0;
+  let h = 12 + 4 * (rtp[0]! & 0x0f);
+  if (rtp[0]! & 0x10 && rtp.length >= h + 4) h += 4 + 4 * rtp.readUInt16BE(h + 2);
+  return Math.max(0, rtp.length - h);
+}
+
+function feed(media: TestMedia): void {
+  media.onVideo((rtp) => {
+    if (!currentPub || rtp.length < 12) return;
+    published.video++;
+    published.videoPayloadBytes += rtpPayloadBytes(rtp);
+    published.videoSeq = rtp.readUInt16BE(2);
+    currentPub.sendVideo(rtp);
+  });
+  media.onAudio((rtp) => {
+    if (!currentPub || rtp.length < 12) return;
+    published.audio++;
+    published.audioPayloadBytes += rtpPayloadBytes(rtp);
+    published.audioSeq = rtp.readUInt16BE(2);
+    currentPub.sendAudio(rtp);
+  });
+}
+
+// ---- one run ----
+
+/** Taken in this process only (no round trip to the viewer processes), so all of it is one instant. */
+interface Sample {
+  at: number;
+  serverCpuUs: number;
+  serverMainThreadCpuUs: number;
+  workersCpuUs: number;
+  driverCpuUs: number;
+  ffmpegCpuUs: number;
+  machine: { busy: number; total: number; steal: number };
+  published: PublisherCounts;
+  serverDrops: number;
+  serverDropsBySocket: Map<string, number>;
+  viewerDrops: number;
+}
+
+async function runOnce(n: number, stunPort: number, media: TestMedia, ffmpegPid: number | undefined) {
+  log(`N=${n}: starting the server`);
+  const server = await startServerProcess();
+  const workers: Worker[] = [];
+  let speaker: MediaClient | undefined;
+  let pub: PublisherPeer | undefined;
+  try {
+    const wsUrl = `ws://127.0.0.1:${server.port}/ws`;
+    speaker = await MediaClient.join({ url: wsUrl, group: GROUP, username: 'speaker', password: 'pw', stunPort });
+    const sp = speaker;
+    sp.ws.onMessage((m) => {
+      if (m.type === 'ping') sp.ws.send({ type: 'pong' });
+    });
+    pub = createPublisherPeer({ stunPort });
+    currentPub = pub;
+    const streamId = await speaker.publish('camera', pub);
+    await pub.connected();
+    pub.pc.connectionStateChange.subscribe((st) => {
+      if (st === 'failed' || st === 'disconnected') log(`N=${n}: publisher connection ${st}`);
+    });
+    sp.ws.onMessage((m) => {
+      if (m.id === streamId && (m.type === 'renegotiate' || m.type === 'abort' || m.type === 'close')) {
+        log(`N=${n}: server sent ${m.type} for the published stream`);
+      }
+    });
+    log(`N=${n}: publishing stream ${streamId.slice(0, 8)} (server pid ${server.pid})`);
+
+    const k = Math.max(1, Math.ceil(n / perWorker));
+    for (let i = 0; i < k; i++) workers.push(Worker.start());
+    await Promise.all(workers.map((w) => w.request<'ok'>({ cmd: 'init', url: wsUrl, group: GROUP, mode, joinTimeoutMs }, 30_000)));
+    await sleep(2000); // the publisher's stream settles, the viewer processes are idle
+    const workerPids = workers.map((w) => w.pid);
+    const sample = (): Sample => {
+      const driver = process.cpuUsage();
+      const serverDrops = udpDrops([server.pid]);
+      return {
+        at: performance.now(),
+        serverCpuUs: processCpuUs(server.pid) ?? NaN,
+        serverMainThreadCpuUs: processCpuUs(server.pid, server.pid) ?? NaN,
+        workersCpuUs: totalCpuUs(workerPids),
+        driverCpuUs: driver.user + driver.system,
+        ffmpegCpuUs: ffmpegPid !== undefined ? (processCpuUs(ffmpegPid) ?? NaN) : NaN,
+        machine: machineJiffies(),
+        published: { ...published },
+        serverDrops: serverDrops.drops,
+        serverDropsBySocket: serverDrops.bySocket,
+        viewerDrops: udpDrops(workerPids).drops,
+      };
+    };
+    const count = async (video?: SeqRange, audio?: SeqRange) =>
+      sumCounts(
+        (await Promise.all(workers.map((w) => w.request<'count'>({ cmd: 'count', video, audio }, 10_000)))).map((r) => r.counts),
+      );
+    const memBefore = processMemoryKb(server.pid);
+    const cpuBeforeJoin = processCpuUs(server.pid) ?? NaN;
+    log(`N=${n}: server RSS ${memBefore?.rssKb} KiB with the publisher only; ${k} viewer processes; joining in bursts of ${burst}`);
+
+    // Joins: bursts of `burst` viewers, spread round-robin over the viewer processes.
+    const timings: JoinTiming[] = [];
+    const joinStarted = performance.now();
+    for (let from = 0; from < n; from += burst) {
+      const indices = Array.from({ length: Math.min(burst, n - from) }, (_, i) => from + i);
+      const byWorker = new Map<Worker, number[]>();
+      for (const i of indices) {
+        const w = workers[i % k]!;
+        byWorker.set(w, [...(byWorker.get(w) ?? []), i]);
+      }
+      const replies = await Promise.all(
+        [...byWorker].map(([w, ix]) => w.request<'joined'>({ cmd: 'join', indices: ix }, joinTimeoutMs + 15_000)),
+      );
+      for (const r of replies) timings.push(...r.timings);
+      const ok = timings.filter((t) => t.ok);
+      log(
+        `N=${n}: ${ok.length}/${timings.length} joined; connected p50 ${percentile(ok.map((t) => t.connectedMs!), 50)} ms,` +
+          ` first video p50 ${percentile(ok.map((t) => t.firstVideoMs!), 50)} ms`,
+      );
+    }
+    const joinWallMs = performance.now() - joinStarted;
+    const joinCpuUs = (processCpuUs(server.pid) ?? NaN) - cpuBeforeJoin;
+    // Packets forwarded while viewers were joining, to take their cost out of the join cost below.
+    const joinForwarded = (await count()).packets;
+    const failures = timings.filter((t) => !t.ok);
+    for (const f of failures.slice(0, 5)) log(`N=${n}: viewer ${f.index} failed: ${f.error}`);
+
+    await sleep(settleSeconds * 1000);
+
+    // The window is defined by the publisher: the packets it sent between s0 and s1, identified by sequence
+    // number. Viewer processes may lag behind (they are niced, the machine is shared), so they are asked
+    // only after s1, once they have drained, how many of exactly those packets each viewer got.
+    log(`N=${n}: measuring for ${seconds} s`);
+    const s0 = sample();
+    await sleep(seconds * 1000);
+    const s1 = sample();
+    const memAfter = processMemoryKb(server.pid);
+    const workersMemKb = workerPids.reduce((a, p) => a + (processMemoryKb(p)?.rssKb ?? 0), 0);
+    const videoRange: SeqRange = [s0.published.videoSeq, s1.published.videoSeq];
+    const audioRange: SeqRange = [s0.published.audioSeq, s1.published.audioSeq];
+    let got = await count(videoRange, audioRange);
+    for (let i = 0; i < 20; i++) {
+      await sleep(500);
+      const again = await count(videoRange, audioRange);
+      const settled = again.videoInRange === got.videoInRange && again.audioInRange === got.audioInRange;
+      got = again;
+      if (settled) break;
+    }
+
+    const windowS = (s1.at - s0.at) / 1000;
+    const pubVideo = (s1.published.videoSeq - s0.published.videoSeq) & 0xffff;
+    const pubAudio = (s1.published.audioSeq - s0.published.audioSeq) & 0xffff;
+    const pubVideoBytes = s1.published.videoPayloadBytes - s0.published.videoPayloadBytes;
+    const pubAudioBytes = s1.published.audioPayloadBytes - s0.published.audioPayloadBytes;
+    const meanVideoPayload = pubVideoBytes / Math.max(1, s1.published.video - s0.published.video);
+    const meanAudioPayload = pubAudioBytes / Math.max(1, s1.published.audio - s0.published.audio);
+    const viewersOk = got.joined;
+    const forwarded = got.videoInRange + got.audioInRange;
+    const expected = (pubVideo + pubAudio) * viewersOk;
+    // Packets of the window that no viewer got: lost on the way to the server or in it, for everyone.
+    const videoNowhere = got.videoHits.filter((h) => h === 0).length;
+    const audioNowhere = got.audioHits.filter((h) => h === 0).length;
+    const serverCpuUs = s1.serverCpuUs - s0.serverCpuUs;
+    const workersCpuUs = s1.workersCpuUs - s0.workersCpuUs;
+    const cores = (us: number) => round(us / (windowS * 1e6), 3);
+    const ok = timings.filter((t) => t.ok);
+    const ms = (xs: (number | undefined)[]) => xs.filter((x): x is number => x !== undefined);
+    const connectedMs = ms(ok.map((t) => t.connectedMs));
+    const firstVideoMs = ms(ok.map((t) => t.firstVideoMs));
+
+    const result = {
+      n,
+      viewerProcesses: k,
+      viewersJoined: viewersOk,
+      viewersFailed: failures.length,
+      viewersConnectedAtEnd: got.connected,
+      /** Joined viewers that received none of the window's video packets. */
+      viewersWithoutVideo: got.viewersWithoutVideo,
+      windowSeconds: round(windowS, 2),
+      /** Server CPU (user + system, all threads) in the window ÷ packets forwarded in it. */
+      cpuUsPerPacket: round(serverCpuUs / forwarded, 2),
+      /** Distinct packets of the window that reached viewers, per second. */
+      forwardedPacketsPerSecond: round(forwarded / windowS, 0),
+      forwardedMbitPerSecond: round(((got.videoInRange * meanVideoPayload + got.audioInRange * meanAudioPayload) * 8) / windowS / 1e6, 1),
+      /**
+       * 1 − packets received / (packets the publisher sent in the window × viewers that joined), counted by
+       * sequence number: gaps after each viewer's first keyframe, wherever the packet was lost.
+       */
+      loss: round(1 - forwarded / expected, 4),
+      videoLoss: round(1 - got.videoInRange / (pubVideo * viewersOk), 4),
+      /** Audio has no NACK (as in Galène), so upstream losses are not repaired for it. */
+      audioLoss: round(1 - got.audioInRange / (pubAudio * viewersOk), 4),
+      /**
+       * The part of `loss` made of packets that no viewer received (lost before the server or dropped for
+       * everyone: the server's receive socket overflowing when it cannot keep up); the rest was lost on the
+       * way to individual viewers.
+       */
+      lossForEveryone: round(((videoNowhere + audioNowhere) * viewersOk) / expected, 4),
+      packetsNoViewerGot: { video: videoNowhere, audio: audioNowhere },
+      /** Packets received twice (retransmissions of packets that had arrived), since the viewers joined. */
+      duplicates: got.duplicates,
+      joinConnectedMs: { p50: percentile(connectedMs, 50), p95: percentile(connectedMs, 95), max: percentile(connectedMs, 100) },
+      joinFirstVideoMs: { p50: percentile(firstVideoMs, 50), p95: percentile(firstVideoMs, 95), max: percentile(firstVideoMs, 100) },
+      joinPhase: {
+        seconds: round(joinWallMs / 1000, 1),
+        /** Server CPU from the first join to the last viewer's first video, per viewer, forwarding included. */
+        serverCpuMsPerViewer: round(joinCpuUs / 1000 / n, 1),
+        /** The same minus forwarding (packets forwarded meanwhile × the window's µs/packet): signalling, ICE, DTLS. */
+        serverCpuMsPerJoin: round((joinCpuUs - (serverCpuUs / forwarded) * joinForwarded) / 1000 / n, 1),
+      },
+      memory: {
+        serverRssBeforeKb: memBefore?.rssKb ?? null,
+        serverRssAfterKb: memAfter?.rssKb ?? null,
+        serverPeakKb: memAfter?.peakKb ?? null,
+        kbPerViewer: memBefore && memAfter ? round((memAfter.rssKb - memBefore.rssKb) / n, 0) : null,
+        viewerProcessesRssKb: workersMemKb,
+      },
+      published: {
+        videoPackets: pubVideo,
+        audioPackets: pubAudio,
+        videoPacketsPerSecond: round(pubVideo / windowS, 1),
+        audioPacketsPerSecond: round(pubAudio / windowS, 1),
+        videoMbitPerSecond: round((pubVideoBytes * 8) / windowS / 1e6, 2),
+        meanVideoPayloadBytes: round(meanVideoPayload, 0),
+        meanAudioPayloadBytes: round(meanAudioPayload, 0),
+      },
+      received: { videoPackets: got.videoInRange, audioPackets: got.audioInRange, expectedPackets: expected },
+      /** CPU in the window, in cores (1 = one core fully busy), and the machine's busy fraction of all cores. */
+      cpu: {
+        serverCores: cores(serverCpuUs),
+        /** The server's JavaScript thread alone: near 1 means the event loop has no time left. */
+        serverMainThreadCores: cores(s1.serverMainThreadCpuUs - s0.serverMainThreadCpuUs),
+        viewerProcessesCores: cores(workersCpuUs),
+        viewerCpuUsPerPacket: round(workersCpuUs / forwarded, 2),
+        driverAndPublisherCores: cores(s1.driverCpuUs - s0.driverCpuUs),
+        ffmpegCores: cores(s1.ffmpegCpuUs - s0.ffmpegCpuUs),
+        machineBusy: round((s1.machine.busy - s0.machine.busy) / (s1.machine.total - s0.machine.total), 3),
+        /** Time the hypervisor gave this VM's CPUs to someone else, as a fraction of all CPU time. */
+        steal: round((s1.machine.steal - s0.machine.steal) / (s1.machine.total - s0.machine.total), 3),
+        /** Everything else on the machine (not this benchmark's processes): other users of the shared cores. */
+        otherProcessesCores: cores(
+          ((s1.machine.busy - s0.machine.busy) * 1e6) / clockTicks() -
+            (serverCpuUs + workersCpuUs + s1.driverCpuUs - s0.driverCpuUs + (s1.ffmpegCpuUs - s0.ffmpegCpuUs || 0)),
+        ),
+        cpus: os.cpus().length,
+      },
+      /** Datagrams the kernel dropped because a socket's receive buffer was full, in the window. */
+      udpDrops: {
+        server: s1.serverDrops - s0.serverDrops,
+        /** The most on one server socket (the publisher's, when the server cannot keep up), and how many had any. */
+        serverWorstSocket: Math.max(0, ...[...s1.serverDropsBySocket].map(([i, d]) => d - (s0.serverDropsBySocket.get(i) ?? 0))),
+        serverSocketsWithDrops: [...s1.serverDropsBySocket].filter(([i, d]) => d > (s0.serverDropsBySocket.get(i) ?? 0)).length,
+        viewers: s1.viewerDrops - s0.viewerDrops,
+      },
+    };
+    log(
+      `N=${n}: ${result.cpuUsPerPacket} µs/packet, ${result.forwardedPacketsPerSecond} packets/s, loss ${result.loss},` +
+        ` server ${result.cpu.serverCores} cores (main thread ${result.cpu.serverMainThreadCores}), viewers ${result.cpu.viewerProcessesCores} cores,` +
+        ` others ${result.cpu.otherProcessesCores} cores, machine ${result.cpu.machineBusy}`,
+    );
+    return result;
+  } finally {
+    log(`N=${n}: stopping`);
+    await Promise.all(workers.map((w) => w.stop()));
+    currentPub = undefined;
+    await pub?.close().catch(() => undefined);
+    await speaker?.close().catch(() => undefined);
+    await stopServerProcess(server);
+  }
+}
+
+// ---- main ----
+
+interface FloorSummary {
+  payloadBytes: number;
+  packets: number;
+  cpuUsPerPacket: number;
+  cpuUsRange: [number, number];
+  encryptUsPerPacket: number;
+  sendUsPerPacket: number;
+  cpuInterleavedUsPerPacket: number;
+  lost: number;
+}
+
+function summarise(f: FloorResult): FloorSummary {
+  return {
+    payloadBytes: f.payloadBytes,
+    packets: f.packets,
+    cpuUsPerPacket: f.cpuUsPerPacket,
+    cpuUsRange: f.phases.encryptSend.cpuUsRange,
+    encryptUsPerPacket: f.encryptUsPerPacket,
+    sendUsPerPacket: f.sendUsPerPacket,
+    cpuInterleavedUsPerPacket: f.cpuInterleavedUsPerPacket,
+    lost: f.lost,
+  };
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  log(`N = ${counts.join(', ')}; ${seconds} s window; viewer mode '${mode}'; ${perWorker} viewers per process; floor: ${floorPackets} packets`);
+  const stun: LoopbackStun = await startLoopbackStun();
+  // testsrc at 640x480 tops out near 0.8 Mbit/s whatever the target; at 960x540 VP8 reaches ~1.2 Mbit/s.
+  const media = await startTestMedia({ videoBitrate: args['video-bitrate'], width: videoWidth, height: videoHeight });
+  const ffmpegPid = childPids(process.pid).find((p) => processName(p) === 'ffmpeg');
+  feed(media);
+  await media.firstVideo();
+  type Run = Awaited<ReturnType<typeof runOnce>>;
+  const runs: (Run & { floorAfterRun: FloorSummary | null })[] = [];
+  const errors: { n: number; error: string }[] = [];
+  try {
+    for (const n of counts) {
+      try {
+        const run = await runOnce(n, stun.port, media, ffmpegPid);
+        // This machine's speed drifts by tens of % over minutes (shared host): a floor taken right after each
+        // run, with its server and viewers gone and ffmpeg paused, pairs the ratio with the same conditions.
+        let floorAfterRun: FloorSummary | null = null;
+        if (runFloorPackets > 0) {
+          if (ffmpegPid !== undefined) process.kill(ffmpegPid, 'SIGSTOP');
+          try {
+            const payloadBytes = run.published.meanVideoPayloadBytes ?? 1100;
+            floorAfterRun = summarise(
+              await measureFloor({ packets: runFloorPackets, payloadBytes, destinations: 4, rounds: 3, budgetMs: 10_000 }),
+            );
+            log(`N=${n}: floor right after the run: ${floorAfterRun.cpuUsPerPacket} µs/packet`);
+          } finally {
+            if (ffmpegPid !== undefined) process.kill(ffmpegPid, 'SIGCONT');
+          }
+        }
+        runs.push({ ...run, floorAfterRun });
+      } catch (err) {
+        const error = err instanceof Error ? err.message : String(err);
+        log(`N=${n}: failed: ${error}`);
+        errors.push({ n, error });
+      }
+    }
+  } finally {
+    await media.close();
+    await stun.close();
+  }
+
+  // The floor, on a machine with nothing else of ours running.
+  const videoPayload = published.video ? Math.round(published.videoPayloadBytes / published.video) : 1100;
+  const mixedPayload = Math.round(
+    (published.videoPayloadBytes + published.audioPayloadBytes) / Math.max(1, published.video + published.audio),
+  );
+  await sleep(1000);
+  log(`floor: ${floorPackets} packets of ${videoPayload} payload bytes (the mean video payload)`);
+  const floor: FloorResult = await measureFloor({ packets: floorPackets, payloadBytes: videoPayload, destinations: 4 });
+  log(`floor: ${floor.cpuUsPerPacket} µs/packet; at the mean payload of all packets (${mixedPayload} bytes):`);
+  const floorMixed: FloorResult = await measureFloor({
+    packets: Math.max(1000, Math.round(floorPackets / 2)),
+    payloadBytes: mixedPayload,
+    destinations: 4,
+    budgetMs: 15_000,
+  });
+  log(`floor at ${mixedPayload} bytes: ${floorMixed.cpuUsPerPacket} µs/packet`);
+
+  const out = {
+    benchmark: 'fanout',
+    date: new Date().toISOString(),
+    machine: {
+      cpus: os.cpus().length,
+      model: os.cpus()[0]?.model ?? 'unknown',
+      node: process.versions.node,
+      clockTicks: clockTicks(),
+    },
+    config: {
+      viewerMode: mode,
+      windowSeconds: seconds,
+      settleSeconds,
+      viewersPerProcess: perWorker,
+      viewerNice,
+      joinBurst: burst,
+      videoBitrate: args['video-bitrate'],
+      videoSize: args['video-size'],
+    },
+    runs: runs.map((r) => ({
+      ...r,
+      /** The floor measured right after this run (falls back to the final floor). */
+      floorUsPerPacket: r.floorAfterRun?.cpuUsPerPacket ?? floor.cpuUsPerPacket,
+      /** Server CPU per forwarded packet ÷ floorUsPerPacket (a video-sized packet). */
+      ratio: round((r.cpuUsPerPacket ?? NaN) / (r.floorAfterRun?.cpuUsPerPacket ?? floor.cpuUsPerPacket), 2),
+      /** Server CPU per forwarded packet ÷ the final floor (`floor` below). */
+      ratioToFinalFloor: round((r.cpuUsPerPacket ?? NaN) / floor.cpuUsPerPacket, 2),
+      /** ÷ the final floor at the mean payload of everything forwarded (audio packets are small). */
+      ratioMixedPayload: round((r.cpuUsPerPacket ?? NaN) / floorMixed.cpuUsPerPacket, 2),
+    })),
+    errors,
+    floor,
+    floorMixedPayload: summarise(floorMixed),
+    totalSeconds: Math.round((Date.now() - started) / 1000),
+  };
+  process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+  log(`done in ${out.totalSeconds} s`);
+}
+
+main()
+  .then(() => {
+    clearTimeout(hardStop);
+    process.exit(0);
+  })
+  .catch((err: unknown) => {
+    log(`error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    killAll();
+    process.exit(1);
+  });
