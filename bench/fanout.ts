@@ -394,7 +394,7 @@ interface Sample {
   viewerDrops: number;
 }
 
-async function runOnce(n: number, stunPort: number, media: TestMedia, ffmpegPid: number | undefined) {
+async function runOnce(n: number, stunPort: number, ffmpegPid: number | undefined) {
   log(`N=${n}: starting the server`);
   const server = await startServerProcess();
   const workers: Worker[] = [];
@@ -663,7 +663,7 @@ async function main(): Promise<void> {
   try {
     for (const n of counts) {
       try {
-        const run = await runOnce(n, stun.port, media, ffmpegPid);
+        const run = await runOnce(n, stun.port, ffmpegPid);
         // This machine's speed drifts by tens of % over minutes (shared host): a floor taken right after each
         // run, with its server and viewers gone and ffmpeg paused, pairs the ratio with the same conditions.
         let floorAfterRun: FloorSummary | null = null;
