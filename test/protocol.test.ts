@@ -28,6 +28,20 @@ describe('protocol v2 over a real WebSocket', () => {
         small: { 'max-clients': 1, 'wildcard-user': { password: { type: 'wildcard' }, permissions: 'present' } },
         watch: { 'wildcard-user': { password: { type: 'wildcard' }, permissions: 'observe' } },
         old: { redirect: 'https://example.org/elsewhere' },
+        seminar: {
+          autolock: true,
+          autokick: false,
+          'auto-subgroups': true,
+          users: { prof: { password: 'pw', permissions: 'op' } },
+          'wildcard-user': { password: { type: 'wildcard' }, permissions: 'present' },
+        },
+        guarded: {
+          autokick: true,
+          users: { prof: { password: 'pw', permissions: 'op' } },
+          'wildcard-user': { password: { type: 'wildcard' }, permissions: 'message' },
+        },
+        future: { 'not-before': '2999-01-01T00:00:00Z', 'wildcard-user': { password: { type: 'wildcard' }, permissions: 'message' } },
+        past: { expires: '2000-01-01T00:00:00Z', 'wildcard-user': { password: { type: 'wildcard' }, permissions: 'message' } },
       },
     });
   });
@@ -106,6 +120,37 @@ describe('protocol v2 over a real WebSocket', () => {
     it('answers a redirected group with kind redirect', async () => {
       const { joined } = await join('old', 'x');
       expect(joined).toMatchObject({ kind: 'redirect', value: 'https://example.org/elsewhere' });
+    });
+
+    it.each([
+      ['future', 'this group is not open yet'],
+      ['past', 'this group is closed'],
+    ])('refuses to join %s outside its not-before/expires window', async (group, value) => {
+      expect((await join(group, 'x')).joined).toMatchObject({ kind: 'fail', value });
+    });
+
+    it('autolock: locked until an op comes, and locked again when the last op leaves', async () => {
+      expect((await join('seminar', 'early')).joined).toMatchObject({ kind: 'fail', value: 'this group is locked' });
+      const { c: prof } = await join('seminar', 'prof', 'pw');
+      prof.send({ type: 'groupaction', kind: 'unlock', source: prof.id, username: 'prof' });
+      await prof.next((m) => m.type === 'joined' && m.kind === 'change');
+      const { c: student, joined } = await join('seminar', 'student');
+      expect(joined.kind).toBe('join');
+      prof.close();
+      const change = await student.next((m) => m.type === 'joined' && m.kind === 'change');
+      expect(change.status).toMatchObject({ locked: true });
+      student.close();
+    });
+
+    it('autokick: nobody may join without an op, and everyone is kicked when the last op leaves', async () => {
+      expect((await join('guarded', 'early')).joined).toMatchObject({ kind: 'fail', value: 'there are no operators in this group' });
+      const { c: prof } = await join('guarded', 'prof', 'pw');
+      const { c: student } = await join('guarded', 'student');
+      prof.close();
+      expect(await student.next((m) => m.type === 'usermessage' && m.kind === 'kicked')).toMatchObject({
+        value: 'there are no operators in this group',
+      });
+      expect(await student.closed()).toBe(1000);
     });
 
     it('answers leave with joined of kind leave', async () => {
@@ -212,6 +257,39 @@ describe('protocol v2 over a real WebSocket', () => {
       expect(await a.next((m) => m.type === 'usermessage' && m.kind === 'error')).toMatchObject({ value: 'not authorised' });
       a.close();
       b.close();
+    });
+
+    it('op and unop change permissions; identify tells the op the address and warns the user', async () => {
+      const { c: op } = await join('lecture', 'teacher', 'teacher-pw');
+      const { c: s } = await join('lecture', 'gina');
+      op.send({ type: 'useraction', kind: 'op', source: op.id, username: 'teacher', dest: s.id });
+      expect((await s.next((m) => m.type === 'joined' && m.kind === 'change')).permissions).toContain('op');
+      op.send({ type: 'useraction', kind: 'unop', source: op.id, username: 'teacher', dest: s.id });
+      expect((await s.next((m) => m.type === 'joined' && m.kind === 'change')).permissions).not.toContain('op');
+      op.send({ type: 'useraction', kind: 'identify', source: op.id, username: 'teacher', dest: s.id });
+      const info = await op.next((m) => m.type === 'usermessage' && m.kind === 'userinfo');
+      expect(info.value).toMatchObject({ id: s.id, username: 'gina', address: expect.stringMatching(/^(127\.0\.0\.1|::ffff:127\.0\.0\.1):\d+$/) });
+      expect(await s.next((m) => m.type === 'usermessage' && m.kind === 'warning')).toMatchObject({
+        value: expect.stringContaining('teacher'),
+      });
+      op.close();
+      s.close();
+    });
+
+    it('subgroups lists the live breakout groups to an op, as a private message from "Server"', async () => {
+      const { c: prof } = await join('seminar', 'prof', 'pw');
+      prof.send({ type: 'groupaction', kind: 'unlock', source: prof.id, username: 'prof' });
+      const { c: a } = await join('seminar/room-a', 'prof', 'pw');
+      a.send({ type: 'groupaction', kind: 'unlock', source: a.id, username: 'prof' }); // subgroups inherit autolock
+      await a.next((m) => m.type === 'joined' && m.kind === 'change');
+      const { c: b, joined } = await join('seminar/room-a', 'ana');
+      expect(joined.kind).toBe('join');
+      prof.send({ type: 'groupaction', kind: 'subgroups', source: prof.id, username: 'prof' });
+      const reply = await prof.next((m) => m.type === 'chat' && m.username === 'Server');
+      expect(reply).toMatchObject({ dest: prof.id, value: 'seminar/room-a (2 clients)\n' });
+      b.send({ type: 'groupaction', kind: 'subgroups', source: b.id, username: 'ana' });
+      expect(await b.next((m) => m.type === 'usermessage')).toMatchObject({ kind: 'error', value: 'not authorised' });
+      for (const c of [prof, a, b]) c.close();
     });
 
     it('group setdata and clearchat reach every member', async () => {
