@@ -7,6 +7,10 @@ import { startTestServer, type TestServer } from './helpers/testServer.js';
 import { payloadHash } from './helpers/viewerPeer.js';
 
 const VIEWERS = 5;
+const UDP_RANGE: [number, number] = [42_000, 42_999];
+
+/** The ports of the host candidates in an SDP. */
+const candidatePorts = (sdp: string) => [...sdp.matchAll(/a=candidate:\S+ \d+ udp \d+ \S+ (\d+) typ host/g)].map((m) => Number(m[1]));
 
 /** Feeds the test media into a publisher; returns a function that stops feeding. */
 let feed: (pub: PublisherPeer, seen?: (rtp: Buffer) => void) => () => void;
@@ -35,6 +39,7 @@ describe('a lecture through the protocol', () => {
     stun = await startLoopbackStun();
     server = await startTestServer({
       config: { users: { root: { password: 'root-pw', permissions: 'admin' } } },
+      portRange: UDP_RANGE,
       groups: {
         lecture: {
           users: { teacher: { password: 'pw', permissions: 'op' } },
@@ -86,6 +91,16 @@ describe('a lecture through the protocol', () => {
       expect(v.streams.get(streamId)).toMatchObject({ label: 'camera', username: 'teacher', source: teacher.id });
     }
     expect(teacher.streams.size).toBe(0); // nobody is offered their own stream
+  });
+
+  it('gathers the server candidates on 127.0.0.1 inside --udp-range', () => {
+    for (const v of viewers) {
+      const sdp = v.streams.get(streamId)!.viewer.pc.remoteDescription!.sdp;
+      const ports = candidatePorts(sdp);
+      expect(ports.length).toBeGreaterThan(0);
+      for (const port of ports) expect(port >= UDP_RANGE[0] && port <= UDP_RANGE[1]).toBe(true);
+      expect(sdp).not.toMatch(/a=candidate:.* (?!127\.0\.0\.1)\d+\.\d+\.\d+\.\d+ \d+ typ host/);
+    }
   });
 
   it('every viewer receives video and audio with the payloads the publisher sent', async () => {

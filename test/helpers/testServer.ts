@@ -17,6 +17,8 @@ export async function startTestServer(opts: {
   groups?: Record<string, unknown>;
   config?: unknown;
   staticDir?: string;
+  /** The server's UDP port range for media (`--udp-range`). */
+  portRange?: [number, number];
 } = {}): Promise<TestServer> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lectern-test-'));
   const dataDir = path.join(dir, 'data');
@@ -38,7 +40,7 @@ export async function startTestServer(opts: {
     groupsDir,
     recordingsDir: path.join(dir, 'recordings'),
     staticDir: opts.staticDir,
-    ice: { hostAddresses: ['127.0.0.1'] },
+    ice: { hostAddresses: ['127.0.0.1'], portRange: opts.portRange },
     log: silentLogger,
   });
   return {
