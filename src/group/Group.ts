@@ -27,8 +27,6 @@ export class Group {
   /** The lock message when locked (Galène: an empty message means the default text). */
   locked: string | undefined;
   data: Record<string, unknown> = {};
-  /** When the last member left; subgroups are dropped once empty and their history has expired. */
-  emptySince = Date.now();
 
   constructor(
     readonly name: string,
@@ -55,8 +53,8 @@ export class Group {
     for (const c of this.clients.values()) if (c !== except) c.send(m);
   }
 
-  hasOp(except?: Client): boolean {
-    return this.members(except).some((c) => c.permissions.includes('op'));
+  hasOp(): boolean {
+    return this.members().some((c) => c.permissions.includes('op'));
   }
 
   /** Adds an authorised client and announces it to the members already present. */
@@ -76,7 +74,6 @@ export class Group {
     if (this.clients.get(client.id) !== client) return;
     this.clients.delete(client.id);
     this.broadcast({ type: 'user', kind: 'delete', id: client.id, username: client.username });
-    if (this.clients.size === 0) this.emptySince = Date.now();
     if (!this.hasOp()) {
       if (this.desc.autolock && this.locked === undefined) {
         this.locked = '';
