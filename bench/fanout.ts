@@ -30,17 +30,13 @@
  * - contention: CPU of the viewer processes, of this driver (publisher) and of ffmpeg in the same window,
  *   the machine's busy fraction, and UDP datagrams the kernel dropped on the server's and viewers' sockets.
  */
-import { fork, spawn, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startLoopbackStun, type LoopbackStun } from '../test/helpers/loopbackStun.js';
 import { MediaClient } from '../test/helpers/MediaClient.js';
 import { createPublisherPeer, startTestMedia, type PublisherPeer, type TestMedia } from '../test/helpers/mediaSource.js';
-import type { Counts, JoinTiming, SeqRange, ViewerMode, WorkerCommandBody, WorkerReply } from './fanoutProtocol.js';
+import { killAll, killChildrenOnExit } from './children.js';
+import type { Counts, JoinTiming, SeqRange, ViewerMode } from './fanoutProtocol.js';
 import { measureFloor, type FloorResult } from './floorCore.js';
 import {
   childPids,
@@ -52,10 +48,14 @@ import {
   totalCpuUs,
   udpDrops,
 } from './procStats.js';
+import { startServerProcess, stopServerProcess } from './serverProcess.js';
+import { Worker } from './viewerProcess.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const WORKER = path.join(ROOT, 'bench', 'viewerWorker.ts');
 const GROUP = 'bench';
+const GROUP_DESCRIPTION = {
+  users: { speaker: { password: 'pw', permissions: 'op' } },
+  'wildcard-user': { password: { type: 'wildcard' }, permissions: 'observe' },
+};
 
 const { values: args } = parseArgs({
   options: {
@@ -109,193 +109,7 @@ const log = (msg: string) => process.stderr.write(`[fanout ${new Date().toISOStr
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const round = (x: number, digits = 2) => (Number.isFinite(x) ? Math.round(x * 10 ** digits) / 10 ** digits : null);
 
-// ---- children: every process this run starts is tracked and killed on the way out ----
-
-const children = new Set<ChildProcess>();
-
-function track(child: ChildProcess): ChildProcess {
-  children.add(child);
-  child.once('exit', () => children.delete(child));
-  return child;
-}
-
-/** Kills, by pid, everything this process started (tracked children, then any other direct child: ffmpeg). */
-function killAll(): void {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-  for (const pid of childPids(process.pid)) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
-}
-process.on('exit', killAll);
-for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-  process.once(sig, () => {
-    log(`${sig}: stopping`);
-    killAll();
-    process.exit(130);
-  });
-}
-const hardStop = setTimeout(() => {
-  log(`gave up after ${timeoutSeconds} s (--timeout)`);
-  killAll();
-  process.exit(3);
-}, timeoutSeconds * 1000);
-
-// ---- the server ----
-
-interface ServerProc {
-  child: ChildProcess;
-  pid: number;
-  port: number;
-  dir: string;
-  url: string;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-function relay(stream: NodeJS.ReadableStream | null, prefix: string): void {
-  let buf = '';
-  stream?.on('data', (d: Buffer) => {
-    buf += d.toString();
-    const lines = buf.split('\n');
-    buf = lines.pop() ?? '';
-    for (const l of lines) if (l.trim()) process.stderr.write(`${prefix} ${l.slice(0, 500)}\n`);
-  });
-}
-
-async function startServerProcess(): Promise<ServerProc> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lectern-bench-'));
-  for (const d of ['data', 'groups', 'recordings']) fs.mkdirSync(path.join(dir, d));
-  fs.writeFileSync(
-    path.join(dir, 'groups', `${GROUP}.json`),
-    JSON.stringify({
-      users: { speaker: { password: 'pw', permissions: 'op' } },
-      'wildcard-user': { password: { type: 'wildcard' }, permissions: 'observe' },
-    }),
-  );
-  const port = await freePort();
-  // node --import tsx: the child *is* the server (npx/tsx would put node one or two processes further down).
-  const child = track(
-    spawn(
-      process.execPath,
-      [
-        '--import', 'tsx', path.join(ROOT, 'src', 'main.ts'),
-        '--insecure', '--http', `127.0.0.1:${port}`,
-        '--data', path.join(dir, 'data'), '--groups', path.join(dir, 'groups'),
-        '--recordings', path.join(dir, 'recordings'),
-        '--ice-address', '127.0.0.1', '--log-level', 'warn',
-      ],
-      { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
-    ),
-  );
-  relay(child.stdout, '[server]');
-  relay(child.stderr, '[server]');
-  if (child.pid === undefined) throw new Error('could not start the server');
-  const url = `http://127.0.0.1:${port}`;
-  const end = Date.now() + 30_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`the server exited with code ${child.exitCode}`);
-    try {
-      await fetch(`${url}/`, { signal: AbortSignal.timeout(1000) });
-      break;
-    } catch {
-      if (Date.now() > end) throw new Error('the server did not start listening within 30 s');
-      await sleep(100);
-    }
-  }
-  return { child, pid: child.pid, port, dir, url };
-}
-
-async function stopServerProcess(s: ServerProc): Promise<void> {
-  if (s.child.exitCode === null && s.child.signalCode === null) {
-    const exited = new Promise<void>((r) => s.child.once('exit', () => r()));
-    s.child.kill('SIGTERM');
-    const t = setTimeout(() => s.child.kill('SIGKILL'), 5000);
-    await exited;
-    clearTimeout(t);
-  }
-  fs.rmSync(s.dir, { recursive: true, force: true });
-}
-
-// ---- viewer processes ----
-
-class Worker {
-  private seq = 0;
-  private readonly pending = new Map<number, { resolve: (r: WorkerReply) => void; reject: (e: Error) => void }>();
-  readonly pid: number;
-
-  constructor(readonly child: ChildProcess) {
-    if (child.pid === undefined) throw new Error('could not start a viewer process');
-    this.pid = child.pid;
-    child.on('message', (r: WorkerReply) => {
-      const p = this.pending.get(r.seq);
-      if (!p) return;
-      this.pending.delete(r.seq);
-      if (r.type === 'error') p.reject(new Error(`viewer process ${this.pid}: ${r.error}`));
-      else p.resolve(r);
-    });
-    child.once('exit', (code, signal) => {
-      for (const p of this.pending.values()) p.reject(new Error(`viewer process ${this.pid} exited (${code ?? signal})`));
-      this.pending.clear();
-    });
-  }
-
-  static start(): Worker {
-    // stdout of the worker goes to our stderr: stdout carries the JSON result only.
-    const w = new Worker(track(fork(WORKER, [], { cwd: ROOT, execArgv: ['--import', 'tsx'], stdio: ['ignore', 2, 2, 'ipc'] })));
-    // Niced, the viewer processes take the CPU the server leaves rather than competing with it as equals. At
-    // nice 10 eight of them together still weigh almost as much as the server (CFS weights 8 × 110 vs 1024);
-    // at 19 (8 × 15) the server gets ~90 % of a core it shares with them. Only the main (JavaScript) thread
-    // is reniced: the threads node started before it keep nice 0, but do little.
-    if (viewerNice > 0) os.setPriority(w.pid, viewerNice);
-    return w;
-  }
-
-  request<T extends WorkerReply['type']>(
-    cmd: WorkerCommandBody,
-    timeoutMs: number,
-  ): Promise<Extract<WorkerReply, { type: T }>> {
-    const seq = ++this.seq;
-    return new Promise((resolve, reject) => {
-      const t = setTimeout(() => {
-        this.pending.delete(seq);
-        reject(new Error(`viewer process ${this.pid}: no answer to ${cmd.cmd} within ${timeoutMs} ms`));
-      }, timeoutMs);
-      this.pending.set(seq, {
-        resolve: (r) => {
-          clearTimeout(t);
-          resolve(r as Extract<WorkerReply, { type: T }>);
-        },
-        reject: (e) => {
-          clearTimeout(t);
-          reject(e);
-        },
-      });
-      this.child.send({ ...cmd, seq });
-    });
-  }
-
-  async stop(): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
-    const exited = new Promise<void>((r) => this.child.once('exit', () => r()));
-    await this.request<'ok'>({ cmd: 'stop' }, 6000).catch(() => undefined);
-    const t = setTimeout(() => this.child.kill('SIGKILL'), 2000);
-    await exited;
-    clearTimeout(t);
-  }
-}
+const hardStop = killChildrenOnExit(timeoutSeconds, log);
 
 // ---- figures ----
 
@@ -396,7 +210,7 @@ interface Sample {
 
 async function runOnce(n: number, stunPort: number, ffmpegPid: number | undefined) {
   log(`N=${n}: starting the server`);
-  const server = await startServerProcess();
+  const server = await startServerProcess(GROUP, GROUP_DESCRIPTION);
   const workers: Worker[] = [];
   let speaker: MediaClient | undefined;
   let pub: PublisherPeer | undefined;
@@ -422,7 +236,7 @@ async function runOnce(n: number, stunPort: number, ffmpegPid: number | undefine
     log(`N=${n}: publishing stream ${streamId.slice(0, 8)} (server pid ${server.pid})`);
 
     const k = Math.max(1, Math.ceil(n / perWorker));
-    for (let i = 0; i < k; i++) workers.push(Worker.start());
+    for (let i = 0; i < k; i++) workers.push(Worker.start(viewerNice));
     await Promise.all(workers.map((w) => w.request<'ok'>({ cmd: 'init', url: wsUrl, group: GROUP, mode, joinTimeoutMs }, 30_000)));
     await sleep(2000); // the publisher's stream settles, the viewer processes are idle
     const workerPids = workers.map((w) => w.pid);
