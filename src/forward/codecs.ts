@@ -1,4 +1,4 @@
-import type { TrackKind } from './types.js';
+import type { RtpCodec } from './types.js';
 
 /** The codecs Lectern forwards, by the names a group's `codecs` list uses. */
 export type CodecName = 'vp8' | 'vp9' | 'h264' | 'opus';
@@ -8,15 +8,11 @@ export interface RtcpFb {
   readonly parameter?: string;
 }
 
-/** A codec as Lectern offers it to viewers: Galène's fixed payload types, feedback and format parameters. */
-export interface CodecSpec {
-  readonly name: CodecName;
-  readonly kind: TrackKind;
-  readonly mimeType: string;
-  readonly clockRate: number;
-  readonly channels?: number;
-  readonly payloadType: number;
-  readonly fmtp?: string;
+/**
+ * A codec as Lectern offers it to viewers: Galène's fixed payload type (where an RtpCodec carries the
+ * publisher's), its feedback and format parameters.
+ */
+export interface CodecSpec extends RtpCodec {
   readonly feedback: readonly RtcpFb[];
 }
 
