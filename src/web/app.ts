@@ -1,6 +1,7 @@
 import express, { type Request, type Response } from 'express';
 import fs from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { GroupRegistry } from '../group/GroupRegistry.js';
 import type { Logger } from '../log.js';
 import { checkAdmin, type AdminUsers } from './adminAuth.js';
@@ -25,6 +26,9 @@ export function requestBase(req: { protocol?: string; headers: { host?: string }
   const secure = req.protocol === 'https';
   return new URL(`${secure ? 'https' : 'http'}://${req.headers.host ?? 'localhost'}/`);
 }
+
+/** Lectern's own client, bundled by src/web/client/build.ts (`npm run build:client`). */
+const LECTERN_CLIENT_DIR = fileURLToPath(new URL('../../dist/client/', import.meta.url));
 
 export function createApp(deps: AppDeps): express.Express {
   const app = express();
@@ -65,6 +69,8 @@ export function createApp(deps: AppDeps): express.Express {
         res.set('Cache-Control', 'no-cache');
         const page = clientPage();
         if (page) return void res.sendFile(page);
+        const ownPage = path.join(LECTERN_CLIENT_DIR, 'index.html');
+        if (fs.existsSync(ownPage)) return void res.sendFile(ownPage);
         return void res.type('html').send(placeholderPage(group.description.displayName || group.name));
       }
     }
@@ -79,6 +85,7 @@ export function createApp(deps: AppDeps): express.Express {
     res.json(deps.stats());
   });
 
+  app.use('/client/', express.static(LECTERN_CLIENT_DIR, { index: false, dotfiles: 'ignore' }));
   if (deps.staticDir) app.use(express.static(deps.staticDir, { index: ['index.html'], dotfiles: 'ignore' }));
   app.get('/', (_req, res) => void res.type('html').send(placeholderPage('Lectern')));
   app.use((_req, res) => void res.status(404).type('text/plain').send('not found\n'));

@@ -1,0 +1,37 @@
+/**
+ * Bundles Lectern's browser client into dist/client/ (index.html, app.js, app.css).
+ * Run by `npm run build:client` (and so by prestart/pretest); browser tests call buildClient() too.
+ */
+import { build } from 'esbuild';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const CLIENT_OUT_DIR = path.resolve(here, '../../../dist/client');
+
+export async function buildClient(outDir: string = CLIENT_OUT_DIR): Promise<void> {
+  fs.mkdirSync(outDir, { recursive: true });
+  await build({
+    entryPoints: [path.join(here, 'main.ts')],
+    bundle: true,
+    format: 'esm',
+    target: ['chrome100', 'firefox100', 'safari15'],
+    sourcemap: 'linked',
+    minify: false,
+    outfile: path.join(outDir, 'app.js'),
+    logLevel: 'warning',
+  });
+  fs.copyFileSync(path.join(here, 'index.html'), path.join(outDir, 'index.html'));
+  fs.copyFileSync(path.join(here, 'app.css'), path.join(outDir, 'app.css'));
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  buildClient().then(
+    () => console.log(`client built in ${path.relative(process.cwd(), CLIENT_OUT_DIR) || '.'}`),
+    (err: unknown) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,46 @@
+/** The presenter's own devices: camera and microphone tracks, toggled one at a time, and the screen share. */
+export class LocalMedia {
+  camera: MediaStreamTrack | undefined;
+  microphone: MediaStreamTrack | undefined;
+  screen: MediaStream | undefined;
+
+  /** Turns the camera or microphone on or off; resolves to the new state. */
+  async toggle(kind: 'camera' | 'microphone'): Promise<boolean> {
+    const current = this[kind];
+    if (current) {
+      current.stop();
+      this[kind] = undefined;
+      return false;
+    }
+    const stream = await navigator.mediaDevices.getUserMedia(kind === 'camera' ? { video: true } : { audio: true });
+    const track = stream.getTracks()[0];
+    if (!track) throw new Error('no track');
+    this[kind] = track;
+    return true;
+  }
+
+  /** The camera stream to publish: the camera and microphone tracks that are on (possibly none). */
+  cameraStream(): MediaStream {
+    return new MediaStream([this.camera, this.microphone].filter((t): t is MediaStreamTrack => !!t));
+  }
+
+  /** Starts a screen share (the browser asks which screen); `onEnded` runs when the browser's own stop ends it. */
+  async startScreen(onEnded: () => void): Promise<MediaStream> {
+    const stream = await navigator.mediaDevices.getDisplayMedia({ video: true, audio: false });
+    for (const t of stream.getTracks()) t.addEventListener('ended', onEnded);
+    this.screen = stream;
+    return stream;
+  }
+
+  stopScreen(): void {
+    for (const t of this.screen?.getTracks() ?? []) t.stop();
+    this.screen = undefined;
+  }
+
+  stopAll(): void {
+    this.camera?.stop();
+    this.microphone?.stop();
+    this.camera = this.microphone = undefined;
+    this.stopScreen();
+  }
+}

@@ -1,0 +1,260 @@
+/**
+ * Lectern's browser client, lecture view: the login form, the connection status, the stage, the presenter's
+ * controls, the participants and the chat. Served at /group/<g>/ and bundled by build.ts.
+ */
+import { h } from './dom.js';
+import { LocalMedia } from './localMedia.js';
+import { ServerConnection, type ChatEntry, type ConnState, type Credentials } from './protocol.js';
+import { Stage, type StageItem } from './stage.js';
+import { pickStrings } from './strings.js';
+
+const t = pickStrings(document.documentElement.lang || 'en');
+
+function groupFromPath(pathname: string): string {
+  const rest = pathname.replace(/^\/group\//, '').replace(/\/$/, '');
+  return rest.split('/').map(decodeURIComponent).join('/');
+}
+
+/** Reads `?token=` and strips it from the address bar (and history). */
+function takeToken(): string | undefined {
+  const url = new URL(window.location.href);
+  const token = url.searchParams.get('token') ?? undefined;
+  if (token !== undefined) {
+    url.searchParams.delete('token');
+    window.history.replaceState(null, '', url.toString());
+  }
+  return token;
+}
+
+async function endpointFor(): Promise<string> {
+  const fallback = `${window.location.protocol === 'https:' ? 'wss' : 'ws'}://${window.location.host}/ws`;
+  try {
+    const res = await fetch('.status', { cache: 'no-cache' });
+    if (!res.ok) return fallback;
+    const status = (await res.json()) as { endpoint?: unknown; displayName?: unknown };
+    if (typeof status.displayName === 'string' && status.displayName) document.title = status.displayName;
+    return typeof status.endpoint === 'string' && status.endpoint ? status.endpoint : fallback;
+  } catch {
+    return fallback;
+  }
+}
+
+function field(id: string, label: string, attrs: Record<string, string | boolean>): [HTMLElement, HTMLInputElement] {
+  const input = h('input', { id, name: id, ...attrs });
+  return [h('div', { class: 'field' }, h('label', { for: id }, label), input), input];
+}
+
+async function main(): Promise<void> {
+  const group = groupFromPath(window.location.pathname);
+  let token = takeToken();
+  const root = document.getElementById('app') ?? document.body;
+
+  // ---- header and status ----
+  const status = h('p', { id: 'status', role: 'status', 'aria-live': 'polite' }, t.statusDisconnected);
+  const notice = h('p', { id: 'notice', 'aria-live': 'polite', class: 'notice' });
+  const leave = h('button', { type: 'button', hidden: true }, t.leave);
+  const header = h('header', {}, h('h1', {}, document.title === 'Lectern' ? group : document.title), status, leave);
+
+  // ---- login ----
+  const [userField, userInput] = field('username', t.username, { type: 'text', autocomplete: 'username', required: true });
+  const [passField, passInput] = field('password', t.password, { type: 'password', autocomplete: 'current-password' });
+  const joinButton = h('button', { type: 'submit' }, t.join);
+  const loginError = h('p', { id: 'login-error', role: 'alert', 'aria-live': 'assertive' });
+  const loginForm = h('form', { class: 'login' }, h('h2', {}, t.loginHeading), userField, passField, joinButton, loginError);
+
+  // ---- stage and presenter controls ----
+  const stage = new Stage(t);
+  const toggle = (label: string) => h('button', { type: 'button', 'aria-pressed': 'false' }, label);
+  const cameraButton = toggle(t.camera);
+  const micButton = toggle(t.microphone);
+  const screenButton = toggle(t.shareScreen);
+  const watching = h('p', { class: 'watching', 'aria-live': 'polite' });
+  const controls = h('div', { class: 'controls', role: 'group', 'aria-label': t.presenter }, cameraButton, micButton, screenButton, watching);
+
+  // ---- participants ----
+  const handButton = h('button', { type: 'button', 'aria-pressed': 'false' }, t.raiseHand);
+  const userList = h('ul', { class: 'users' });
+  const people = h('section', { class: 'people', 'aria-labelledby': 'people-h' }, h('h2', { id: 'people-h' }, t.participants), handButton, userList);
+
+  // ---- chat ----
+  const chatLog = h('div', { class: 'chat-log', role: 'log', 'aria-live': 'polite', 'aria-label': t.chatLog, tabindex: '0' });
+  const [msgField, msgInput] = field('chat-input', t.message, { type: 'text', autocomplete: 'off' });
+  const sendButton = h('button', { type: 'submit' }, t.send);
+  const chatForm = h('form', { class: 'chat-form' }, msgField, sendButton);
+  const chat = h('section', { class: 'chat', 'aria-labelledby': 'chat-h' }, h('h2', { id: 'chat-h' }, t.chatHeading), chatLog, chatForm);
+
+  const lecture = h('main', { class: 'lecture', hidden: true }, stage.el, controls, people, chat);
+  root.replaceChildren(header, notice, loginForm, lecture);
+
+  const media = new LocalMedia();
+  const conn = new ServerConnection(await endpointFor(), group, {
+    state: (s) => showState(s),
+    joined: () => {
+      controls.hidden = !conn.permissions.includes('present');
+      renderStage();
+      renderUsers();
+    },
+    users: () => renderUsers(),
+    chat: (e) => addChat(e),
+    notice: (kind, text) => {
+      notice.textContent = kind === 'error' ? t.serverError(text) : kind === 'warning' ? t.serverWarning(text) : text;
+    },
+    streams: () => renderStage(),
+  });
+  // A handle for tests and for debugging from the console.
+  (window as unknown as { lectern: unknown }).lectern = { conn, media };
+
+  function showState(s: ConnState): void {
+    switch (s.kind) {
+      case 'connecting':
+        status.textContent = t.statusConnecting;
+        break;
+      case 'connected':
+        status.textContent = `${t.statusConnected}. ${t.joinedAs(conn.username)}`;
+        loginForm.hidden = true;
+        lecture.hidden = false;
+        leave.hidden = false;
+        loginError.textContent = '';
+        break;
+      case 'reconnecting':
+        status.textContent = t.statusReconnecting;
+        break;
+      case 'disconnected':
+      case 'failed': {
+        status.textContent = s.kind === 'failed' ? t.statusFailed(s.reason) : t.statusDisconnected;
+        loginForm.hidden = false;
+        lecture.hidden = true;
+        leave.hidden = true;
+        joinButton.disabled = false;
+        media.stopAll();
+        setPressed(cameraButton, false);
+        setPressed(micButton, false);
+        setPressed(screenButton, false);
+        chatLog.replaceChildren();
+        if (s.kind === 'failed') {
+          loginError.textContent = s.error?.startsWith('kicked:')
+            ? t.kicked(s.error.slice('kicked:'.length), s.reason)
+            : s.error === 'need-username'
+              ? t.needUsername
+              : s.reason;
+        }
+        break;
+      }
+    }
+  }
+
+  function renderStage(): void {
+    const local: StageItem[] = [];
+    const me = { username: conn.username, local: true };
+    if (media.camera) local.push({ key: 'local-camera', stream: new MediaStream([media.camera]), label: 'camera', ...me });
+    if (media.screen) local.push({ key: 'local-screen', stream: media.screen, label: 'screenshare', ...me });
+    stage.render(local, [...conn.down.values()].filter((s) => !s.closed));
+  }
+
+  function renderUsers(): void {
+    const others = [...conn.users.values()].filter((u) => u.id !== conn.id);
+    watching.textContent = t.watching(others.length);
+    const items = [...conn.users.values()]
+      .sort((a, b) => a.username.localeCompare(b.username))
+      .map((u) => {
+        const li = h('li', {}, u.username || '?');
+        if (u.id === conn.id) li.append(` ${t.you}`);
+        if (u.permissions.includes('present')) li.append(h('span', { class: 'tag' }, ` ${t.presenter}`));
+        if (u.data.raisehand) li.append(h('span', { class: 'hand', role: 'img', 'aria-label': t.handRaised }, ' ✋'));
+        return li;
+      });
+    userList.replaceChildren(...items);
+    const mine = conn.users.get(conn.id);
+    const raised = !!mine?.data.raisehand;
+    setPressed(handButton, raised);
+    handButton.textContent = raised ? t.lowerHand : t.raiseHand;
+  }
+
+  function addChat(e: ChatEntry): void {
+    const time = e.time ? new Date(e.time) : new Date();
+    const line = h(
+      'p',
+      { class: `chat-line${e.history ? ' history' : ''}` },
+      h('time', { datetime: time.toISOString() }, time.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })),
+      ' ',
+      h('b', {}, e.username || '?'),
+      e.kind === 'me' ? ' ' : ': ',
+      e.value,
+    );
+    chatLog.append(line);
+    chatLog.scrollTop = chatLog.scrollHeight;
+  }
+
+  function setPressed(b: HTMLButtonElement, on: boolean): void {
+    b.setAttribute('aria-pressed', String(on));
+  }
+
+  // ---- actions ----
+  const join = (creds: Credentials) => {
+    loginError.textContent = '';
+    joinButton.disabled = true;
+    conn.connect(creds);
+  };
+
+  loginForm.addEventListener('submit', (e) => {
+    e.preventDefault();
+    join({ username: userInput.value, password: passInput.value, token });
+  });
+  leave.addEventListener('click', () => {
+    token = undefined;
+    conn.close();
+  });
+
+  const deviceToggle = (button: HTMLButtonElement, kind: 'camera' | 'microphone', name: string) => {
+    button.addEventListener('click', async () => {
+      button.disabled = true;
+      try {
+        setPressed(button, await media.toggle(kind));
+        conn.publish('camera', media.cameraStream());
+      } catch (err) {
+        notice.textContent = t.deviceError(name, err instanceof Error ? err.message : String(err));
+      } finally {
+        button.disabled = false;
+        button.focus();
+        renderStage();
+      }
+    });
+  };
+  deviceToggle(cameraButton, 'camera', t.camera);
+  deviceToggle(micButton, 'microphone', t.microphone);
+
+  const stopScreen = () => {
+    media.stopScreen();
+    conn.publish('screenshare', null);
+    setPressed(screenButton, false);
+    renderStage();
+  };
+  screenButton.addEventListener('click', async () => {
+    if (media.screen) return stopScreen();
+    try {
+      conn.publish('screenshare', await media.startScreen(stopScreen));
+      setPressed(screenButton, true);
+    } catch (err) {
+      notice.textContent = t.deviceError(t.shareScreen, err instanceof Error ? err.message : String(err));
+    }
+    renderStage();
+  });
+
+  handButton.addEventListener('click', () => {
+    const raised = !!conn.users.get(conn.id)?.data.raisehand;
+    conn.setData({ raisehand: raised ? null : true });
+  });
+
+  chatForm.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const text = msgInput.value.trim();
+    if (!text) return;
+    conn.sendChat(text);
+    msgInput.value = '';
+  });
+
+  if (token !== undefined) join({ token });
+  else userInput.focus();
+}
+
+void main();

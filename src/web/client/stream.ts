@@ -1,0 +1,171 @@
+/**
+ * One-way media streams as Galène models them: one RTCPeerConnection per stream. A DownStream is offered by
+ * the server (we answer); an UpStream is offered by us (the server answers).
+ */
+
+/** The wire envelope (galene-protocol.md §2.3); only the fields this client uses. */
+export interface Message {
+  type: string;
+  version?: string[];
+  kind?: string;
+  error?: string;
+  id?: string;
+  replace?: string;
+  source?: string;
+  dest?: string;
+  username?: string;
+  password?: string;
+  token?: string;
+  privileged?: boolean;
+  permissions?: string[];
+  status?: Record<string, unknown>;
+  data?: Record<string, unknown>;
+  group?: string;
+  value?: unknown;
+  noecho?: boolean;
+  time?: string;
+  sdp?: string;
+  candidate?: RTCIceCandidateInit;
+  label?: string;
+  request?: unknown;
+  rtcConfiguration?: RTCConfiguration;
+}
+
+export type Send = (m: Message) => void;
+
+/** 32 random hex digits, the form Galène uses for client and stream ids. */
+export function randomId(): string {
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+}
+
+abstract class Stream {
+  readonly pc: RTCPeerConnection;
+  private pendingIce: RTCIceCandidateInit[] = [];
+  closed = false;
+
+  constructor(
+    readonly id: string,
+    readonly label: string,
+    config: RTCConfiguration,
+    protected readonly send: Send,
+    protected readonly onChange: () => void,
+  ) {
+    this.pc = new RTCPeerConnection(config);
+    this.pc.onicecandidate = (e) => {
+      if (e.candidate) this.send({ type: 'ice', id: this.id, candidate: e.candidate.toJSON() });
+    };
+    this.pc.oniceconnectionstatechange = () => {
+      if (this.pc.iceConnectionState === 'failed') this.iceFailed();
+      this.onChange();
+    };
+  }
+
+  protected abstract iceFailed(): void;
+
+  async gotIce(candidate: RTCIceCandidateInit): Promise<void> {
+    if (this.closed) return;
+    if (!this.pc.remoteDescription) {
+      this.pendingIce.push(candidate);
+      return;
+    }
+    await this.pc.addIceCandidate(candidate).catch(() => undefined);
+  }
+
+  protected async flushIce(): Promise<void> {
+    const pending = this.pendingIce;
+    this.pendingIce = [];
+    for (const c of pending) await this.pc.addIceCandidate(c).catch(() => undefined);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.pc.close();
+    this.onChange();
+  }
+}
+
+/** A stream the server forwards to us. */
+export class DownStream extends Stream {
+  readonly stream = new MediaStream();
+
+  constructor(
+    id: string,
+    label: string,
+    readonly source: string,
+    readonly username: string,
+    config: RTCConfiguration,
+    send: Send,
+    onChange: () => void,
+  ) {
+    super(id, label, config, send, onChange);
+    this.pc.ontrack = (e) => {
+      for (const old of this.stream.getTracks()) if (old.kind === e.track.kind) this.stream.removeTrack(old);
+      this.stream.addTrack(e.track);
+      e.track.onended = () => {
+        this.stream.removeTrack(e.track);
+        this.onChange();
+      };
+      this.onChange();
+    };
+  }
+
+  async gotOffer(sdp: string): Promise<void> {
+    await this.pc.setRemoteDescription({ type: 'offer', sdp });
+    await this.flushIce();
+    await this.pc.setLocalDescription(await this.pc.createAnswer());
+    if (this.closed) return;
+    this.send({ type: 'answer', id: this.id, sdp: this.pc.localDescription?.sdp ?? '' });
+  }
+
+  protected iceFailed(): void {
+    this.send({ type: 'renegotiate', id: this.id });
+  }
+
+  hasVideo(): boolean {
+    return this.stream.getVideoTracks().length > 0;
+  }
+}
+
+/** A stream we publish (needs the `present` permission). */
+export class UpStream extends Stream {
+  constructor(
+    label: string,
+    readonly stream: MediaStream,
+    private readonly me: { source: string; username: string },
+    config: RTCConfiguration,
+    send: Send,
+    onChange: () => void,
+    private replace?: string,
+  ) {
+    super(randomId(), label, config, send, onChange);
+    for (const t of stream.getTracks()) this.pc.addTransceiver(t, { direction: 'sendonly', streams: [stream] });
+  }
+
+  async negotiate(iceRestart = false): Promise<void> {
+    const offer = await this.pc.createOffer({ iceRestart });
+    await this.pc.setLocalDescription(offer);
+    if (this.closed) return;
+    this.send({
+      type: 'offer',
+      id: this.id,
+      label: this.label,
+      replace: this.replace,
+      source: this.me.source,
+      username: this.me.username,
+      sdp: this.pc.localDescription?.sdp ?? '',
+    });
+    this.replace = undefined;
+  }
+
+  async gotAnswer(sdp: string): Promise<void> {
+    await this.pc.setRemoteDescription({ type: 'answer', sdp });
+    await this.flushIce();
+    this.onChange();
+  }
+
+  protected iceFailed(): void {
+    void this.negotiate(true).catch(() => undefined);
+  }
+}
