@@ -3,6 +3,7 @@
  * three viewers watch and listen, chat reaches everyone, a screen share becomes the viewers' main view, and
  * one user does it all with the keyboard only.
  */
+import { createHmac, randomBytes } from 'node:crypto';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildClient } from '../src/web/client/build.js';
@@ -12,6 +13,20 @@ import { startTestServer, type TestServer } from './helpers/testServer.js';
 const GROUP = 'lecture';
 const STEP_MS = 30_000;
 const VIEWERS = 3;
+const TOKEN_GROUP = 'seminar';
+const hsKey = randomBytes(32);
+
+/** A JWT signed with the seminar group's HS256 key. */
+function jwt(claims: Record<string, unknown>): string {
+  const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const body = `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64(claims)}`;
+  return `${body}.${createHmac('sha256', hsKey).update(body).digest('base64url')}`;
+}
+
+/** Drops the page's WebSocket as a network failure would (the client must reconnect and rejoin). */
+async function dropSocket(page: Page): Promise<void> {
+  await page.evaluate(() => (window as unknown as { lectern: { conn: { ws: WebSocket } } }).lectern.conn.ws.close());
+}
 
 /** What a page's <video data-role=…> shows: its size, label, and frames painted over `ms`. */
 interface VideoProbe {
@@ -100,14 +115,14 @@ describe("Lectern's web client: lecture view", () => {
   let presenter: PageWatch;
   const viewers: PageWatch[] = [];
 
-  async function openPage(name: string): Promise<PageWatch> {
+  async function openPage(name: string, path = `/group/${GROUP}/`): Promise<PageWatch> {
     const ctx = await newLoopbackContext(browser, server.url);
     contexts.push(ctx);
     const w = new PageWatch(await ctx.context.newPage(), name);
     watches.push(w);
-    const res = await w.page.goto(`${server.url}/group/${GROUP}/`, { timeout: STEP_MS });
+    const res = await w.page.goto(`${server.url}${path}`, { timeout: STEP_MS });
     expect(res?.status()).toBe(200);
-    await w.page.getByLabel('Username').waitFor({ timeout: STEP_MS });
+    await w.page.getByLabel('Username').waitFor({ state: 'attached', timeout: STEP_MS });
     return w;
   }
 
@@ -134,6 +149,7 @@ describe("Lectern's web client: lecture view", () => {
           },
           'wildcard-user': { password: { type: 'wildcard' }, permissions: 'message' },
         },
+        [TOKEN_GROUP]: { authKeys: [{ kty: 'oct', alg: 'HS256', k: hsKey.toString('base64url') }] },
       },
     });
     browser = await launchBrowser(['--auto-select-desktop-capture-source=Entire screen']);
@@ -230,7 +246,7 @@ describe("Lectern's web client: lecture view", () => {
       await w.page.getByRole('log').getByText('Is this on the exam?').waitFor({ timeout: STEP_MS });
     }
     await viewers[1]!.page.getByRole('button', { name: 'Raise hand' }).click();
-    await presenter.page.getByRole('listitem').filter({ hasText: 'student2' }).getByRole('img', { name: 'hand raised' }).waitFor({ timeout: STEP_MS });
+    await presenter.page.getByRole('listitem').filter({ hasText: 'student2' }).getByText('hand raised').waitFor({ timeout: STEP_MS });
     await screenshots('chat');
   });
 
@@ -253,6 +269,35 @@ describe("Lectern's web client: lecture view", () => {
     for (const v of viewers) {
       await waitUntil(`${v.name}: back to the camera`, () => probeVideo(v.page, 'main', 0), (p) => p.label === 'camera');
     }
+  });
+
+  it('a viewer whose WebSocket drops reconnects, rejoins and plays the video again', async () => {
+    const v = viewers[2]!;
+    await dropSocket(v.page);
+    await v.page.getByRole('status').filter({ hasText: 'reconnecting' }).waitFor({ timeout: STEP_MS });
+    await v.page.getByRole('status').filter({ hasText: 'Connected' }).waitFor({ timeout: STEP_MS });
+    // Only "plays again": the publisher's encoder may scale down meanwhile (the new receiver's rate starts low).
+    await waitUntil(`${v.name}: the video back`, () => probeVideo(v.page, 'main', 500), (p) => p.videoWidth > 0 && p.framesAfter > p.framesBefore);
+    await screenshots('viewer-reconnected', [v]);
+  });
+
+  it('a presenter whose WebSocket drops reconnects and publishes again', async () => {
+    await dropSocket(presenter.page);
+    await presenter.page.getByRole('status').filter({ hasText: 'Connected' }).waitFor({ timeout: STEP_MS });
+    await expect(presenter.page.getByRole('button', { name: 'Camera', exact: true }).getAttribute('aria-pressed')).resolves.toBe('true');
+    for (const v of viewers) {
+      await waitUntil(`${v.name}: the republished camera`, () => probeVideo(v.page, 'main', 500), (p) => p.label === 'camera' && p.videoWidth >= 640 && p.framesAfter > p.framesBefore);
+    }
+    await screenshots('presenter-reconnected', [presenter, viewers[0]!]);
+  });
+
+  it('joins with ?token= from the URL and strips it from the address bar', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const token = jwt({ sub: 'guest', aud: `${server.url}/group/${TOKEN_GROUP}/`, iat: now, exp: now + 600, permissions: ['message'] });
+    const w = await openPage('token', `/group/${TOKEN_GROUP}/?token=${token}`);
+    await w.page.getByRole('status').filter({ hasText: 'Joined as guest' }).waitFor({ timeout: STEP_MS });
+    expect(w.page.url()).toBe(`${server.url}/group/${TOKEN_GROUP}/`);
+    await screenshots('token', [w]);
   });
 
   it('keyboard only: log in, send a chat message and toggle the camera', async () => {

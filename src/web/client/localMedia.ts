@@ -27,7 +27,11 @@ export class LocalMedia {
   /** Starts a screen share (the browser asks which screen); `onEnded` runs when the browser's own stop ends it. */
   async startScreen(onEnded: () => void): Promise<MediaStream> {
     const stream = await navigator.mediaDevices.getDisplayMedia({ video: true, audio: false });
-    for (const t of stream.getTracks()) t.addEventListener('ended', onEnded);
+    for (const t of stream.getTracks()) {
+      // Slides and text: keep the resolution and drop frames when bandwidth is short.
+      if (t.kind === 'video') t.contentHint = 'detail';
+      t.addEventListener('ended', onEnded);
+    }
     this.screen = stream;
     return stream;
   }

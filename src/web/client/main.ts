@@ -48,6 +48,7 @@ async function main(): Promise<void> {
   const group = groupFromPath(window.location.pathname);
   let token = takeToken();
   const root = document.getElementById('app') ?? document.body;
+  const endpoint = await endpointFor();
 
   // ---- header and status ----
   const status = h('p', { id: 'status', role: 'status', 'aria-live': 'polite' }, t.statusDisconnected);
@@ -87,7 +88,7 @@ async function main(): Promise<void> {
   root.replaceChildren(header, notice, loginForm, lecture);
 
   const media = new LocalMedia();
-  const conn = new ServerConnection(await endpointFor(), group, {
+  const conn = new ServerConnection(endpoint, group, {
     state: (s) => showState(s),
     joined: () => {
       controls.hidden = !conn.permissions.includes('present');
@@ -160,7 +161,7 @@ async function main(): Promise<void> {
         const li = h('li', {}, u.username || '?');
         if (u.id === conn.id) li.append(` ${t.you}`);
         if (u.permissions.includes('present')) li.append(h('span', { class: 'tag' }, ` ${t.presenter}`));
-        if (u.data.raisehand) li.append(h('span', { class: 'hand', role: 'img', 'aria-label': t.handRaised }, ' ✋'));
+        if (u.data.raisehand) li.append(h('span', { class: 'hand' }, ` (${t.handRaised})`));
         return li;
       });
     userList.replaceChildren(...items);
