@@ -147,6 +147,7 @@ describe("Lectern's web client: lecture view", () => {
             teacher: { password: 'secret', permissions: 'op' },
             assistant: { password: 'secret2', permissions: 'op' },
           },
+          authKeys: [{ kty: 'oct', alg: 'HS256', k: hsKey.toString('base64url') }],
           'wildcard-user': { password: { type: 'wildcard' }, permissions: 'message' },
         },
         [TOKEN_GROUP]: { authKeys: [{ kty: 'oct', alg: 'HS256', k: hsKey.toString('base64url') }] },
@@ -298,6 +299,45 @@ describe("Lectern's web client: lecture view", () => {
     await w.page.getByRole('status').filter({ hasText: 'Joined as guest' }).waitFor({ timeout: STEP_MS });
     expect(w.page.url()).toBe(`${server.url}/group/${TOKEN_GROUP}/`);
     await screenshots('token', [w]);
+  });
+
+  it('when the browser blocks autoplay, the viewer plays muted and "Click to unmute" turns the sound on', async () => {
+    // Headless Chromium ignores --autoplay-policy, so the page's play() is made to refuse sound until the user
+    // has clicked or typed in the page, as a browser that blocks autoplay does. A token link joins without a click.
+    const ctx = await newLoopbackContext(browser, server.url);
+    contexts.push(ctx);
+    // (A string, not a function: the test transform would wrap a function with helpers the page lacks.)
+    await ctx.context.addInitScript({
+      // (navigator.userActivation cannot serve: Chromium driven over CDP reports the page as already activated.)
+      content: `{
+        let gesture = false;
+        for (const type of ['pointerdown', 'keydown']) addEventListener(type, () => { gesture = true; }, true);
+        const play = HTMLMediaElement.prototype.play;
+        HTMLMediaElement.prototype.play = function () {
+          if (!this.muted && !gesture) {
+            return Promise.reject(new DOMException('play() with sound needs a user gesture', 'NotAllowedError'));
+          }
+          return play.call(this);
+        };
+      }`,
+    });
+    const w = new PageWatch(await ctx.context.newPage(), 'autoplay-blocked');
+    watches.push(w);
+    const now = Math.floor(Date.now() / 1000);
+    const token = jwt({ sub: 'latecomer', aud: `${server.url}/group/${GROUP}/`, iat: now, exp: now + 600, permissions: ['message'] });
+    await w.page.goto(`${server.url}/group/${GROUP}/?token=${token}`, { timeout: STEP_MS });
+    const unmute = w.page.getByRole('button', { name: 'Click to unmute' });
+    await unmute.waitFor({ state: 'visible', timeout: STEP_MS });
+    const muted = () => w.page.evaluate(() => (document.querySelector('video[data-role="main"]') as HTMLVideoElement | null)?.muted);
+    await waitUntil('the muted video to play', () => probeVideo(w.page, 'main', 300), (p) => p.framesAfter > p.framesBefore);
+    expect(await muted()).toBe(true);
+    await screenshots('autoplay-blocked', [w]);
+    await unmute.click();
+    await expect.poll(muted, { timeout: STEP_MS }).toBe(false);
+    await expect(unmute.isVisible()).resolves.toBe(false);
+    await expect(w.page.evaluate(() => (document.querySelector('video[data-role="main"]') as HTMLVideoElement).paused)).resolves.toBe(false);
+    await w.page.close();
+    watches.splice(watches.indexOf(w), 1);
   });
 
   it('keyboard only: log in, send a chat message and toggle the camera', async () => {
