@@ -28,7 +28,7 @@ export class Stage {
     this.empty = h('p', { class: 'empty' }, t.nothingShown);
     this.unmute = h('button', { type: 'button', class: 'unmute', hidden: true }, t.clickToUnmute);
     this.unmute.addEventListener('click', () => this.unmuteAll());
-    this.el = h('section', { class: 'stage', 'aria-label': t.appName }, this.unmute, this.main, this.side, this.empty, this.hidden);
+    this.el = h('section', { class: 'stage', 'aria-label': t.stage }, this.unmute, this.main, this.side, this.empty, this.hidden);
   }
 
   /** Lays out the local preview (presenter) or the remote streams (viewer). */

@@ -4,6 +4,7 @@
  */
 const en = {
   appName: 'Lectern',
+  stage: 'Lecture',
   loginHeading: 'Join the group',
   username: 'Username',
   password: 'Password',
