@@ -367,4 +367,20 @@ describe("Lectern's web client: lecture view", () => {
     await expect.poll(() => camera.getAttribute('aria-pressed'), { timeout: STEP_MS }).toBe('false');
     await screenshots('keyboard-camera-off', [w]);
   });
+  it('a kicked viewer sees who kicked it and why, and does not reconnect', async () => {
+    const v = viewers[2]!;
+    await presenter.page.evaluate((name) => {
+      type Conn = { id: string; username: string; users: Map<string, { id: string; username: string }>; send(m: unknown): void };
+      const conn = (window as unknown as { lectern: { conn: Conn } }).lectern.conn;
+      const target = [...conn.users.values()].find((u) => u.username === name);
+      if (!target) throw new Error(`no user ${name}`);
+      conn.send({ type: 'useraction', kind: 'kick', source: conn.id, username: conn.username, dest: target.id, value: 'see you next week' });
+    }, 'student3');
+    await v.page.getByRole('alert').filter({ hasText: 'You were kicked by teacher: see you next week' }).waitFor({ timeout: STEP_MS });
+    await expect(v.page.getByRole('status').textContent()).resolves.toBe('Failed: see you next week');
+    await new Promise((r) => setTimeout(r, 2_500));
+    await expect(v.page.getByRole('status').textContent()).resolves.toBe('Failed: see you next week');
+    await presenter.page.getByRole('listitem').filter({ hasText: 'student3' }).waitFor({ state: 'detached', timeout: STEP_MS });
+    await screenshots('kicked', [v]);
+  });
 });
