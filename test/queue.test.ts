@@ -45,9 +45,8 @@ let prefixes = 0;
 const testPrefix = () => `lectern-test-${runId}-${++prefixes}`;
 let redisChild: ChildProcess | undefined;
 
-async function startRedis(): Promise<string> {
-  if (await portAnswers(6379)) return 'redis://127.0.0.1:6379';
-  const port = await freePort();
+/** A throwaway redis-server on `port` (no persistence); fails clearly when the binary is missing. */
+async function spawnRedis(port: number): Promise<ChildProcess> {
   const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
     stdio: 'ignore',
   });
@@ -55,13 +54,27 @@ async function startRedis(): Promise<string> {
     child.once('error', resolve);
     child.once('spawn', () => resolve(undefined));
   });
-  if (spawned) throw new Error(`no Redis on 127.0.0.1:6379 and redis-server could not be started: ${spawned.message}`);
-  redisChild = child;
+  if (spawned) throw new Error(`redis-server could not be started (is it installed?): ${spawned.message}`);
   for (let i = 0; i < 50; i++) {
-    if (await portAnswers(port)) return `redis://127.0.0.1:${port}`;
+    if (await portAnswers(port)) return child;
     await sleep(100);
   }
+  child.kill('SIGKILL');
   throw new Error(`redis-server on port ${port} did not start`);
+}
+
+async function stopRedis(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGKILL');
+  await exited;
+}
+
+async function startRedis(): Promise<string> {
+  if (await portAnswers(6379)) return 'redis://127.0.0.1:6379';
+  const port = await freePort();
+  redisChild = await spawnRedis(port);
+  return `redis://127.0.0.1:${port}`;
 }
 
 beforeAll(async () => {
@@ -81,11 +94,7 @@ afterAll(async () => {
   } while (cursor !== '0');
   if (keys.length > 0) await redis.del(...keys);
   redis.disconnect();
-  if (redisChild && redisChild.exitCode === null) {
-    const exited = new Promise((r) => redisChild!.once('exit', r));
-    redisChild.kill('SIGTERM');
-    await exited;
-  }
+  if (redisChild) await stopRedis(redisChild);
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -296,6 +305,36 @@ describe('BullMqQueue with Redis unreachable', () => {
       const t1 = Date.now();
       await q.close();
       expect(Date.now() - t1).toBeLessThan(5000);
+      process.off('uncaughtException', onCrash);
+      process.off('unhandledRejection', onCrash);
+    }
+    expect(crashes).toEqual([]);
+  });
+});
+
+describe('BullMqQueue across a Redis outage', () => {
+  it('rejects adds while Redis is down and works again when it is back, without a crash', async () => {
+    const port = await freePort();
+    let redis = await spawnRedis(port);
+    const crashes: unknown[] = [];
+    const onCrash = (err: unknown) => crashes.push(err);
+    process.on('uncaughtException', onCrash);
+    process.on('unhandledRejection', onCrash);
+    const q = new BullMqQueue({ redis: `redis://127.0.0.1:${port}`, prefix: testPrefix(), addTimeoutMs: 1000, backoffMs: 50 });
+    try {
+      q.process('survive', async (d: { n: number }) => d.n * 2);
+      expect(await settled(q, await q.add('survive', { n: 1 }))).toMatchObject({ state: 'completed', result: 2 });
+
+      await stopRedis(redis);
+      await expect(q.add('survive', { n: 2 })).rejects.toMatchObject({ code: 'queue-unavailable' });
+      await sleep(300);
+
+      redis = await spawnRedis(port);
+      const id = await waitFor('add to work again', () => q.add('survive', { n: 3 }).catch(() => undefined), 15_000);
+      expect(await settled(q, id)).toMatchObject({ state: 'completed', result: 6 });
+    } finally {
+      await q.close();
+      await stopRedis(redis);
       process.off('uncaughtException', onCrash);
       process.off('unhandledRejection', onCrash);
     }
