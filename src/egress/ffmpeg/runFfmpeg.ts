@@ -58,6 +58,7 @@ export function runFfmpeg(args: readonly string[], opts: RunFfmpegOptions = {}):
 
     const tail = new StderrTail(opts.tailLines ?? 20);
     let duration = opts.durationSeconds;
+    let head = '';
     let lastPercent = -1;
     let aborted = false;
     let settled = false;
@@ -89,7 +90,10 @@ export function runFfmpeg(args: readonly string[], opts: RunFfmpegOptions = {}):
     child.stderr.setEncoding('utf8');
     child.stderr.on('data', (chunk: string) => {
       tail.push(chunk);
-      if (duration === undefined) duration = parseDuration(chunk);
+      if (duration === undefined && head.length < 65_536) {
+        head += chunk; // the Duration line may be split across chunks
+        duration = parseDuration(head);
+      }
     });
 
     let progressBuf = '';
