@@ -9,6 +9,7 @@ import {
 } from './helpers/browser.js';
 import { findGaleneStatic, GALENE_STATIC_HINT } from './helpers/galeneStatic.js';
 import { startTestServer, type TestServer } from './helpers/testServer.js';
+import { waitUntil as waitUntilMs } from './helpers/wait.js';
 
 const staticDir = findGaleneStatic();
 // Galène's client is a third-party artefact we may not commit: without it, say loudly why this file is skipped.
@@ -99,17 +100,10 @@ async function login(page: Page, username: string, password: string, present: 'b
   await page.click('#connectbutton');
 }
 
-/** Polls until `probe` returns a truthy value, or fails with the last value seen. */
-async function waitUntil<T>(what: string, probe: () => Promise<T>, ok: (v: T) => boolean, ms = STEP_MS): Promise<T> {
-  const end = Date.now() + ms;
-  let last: T = await probe();
-  while (!ok(last)) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}; last seen: ${JSON.stringify(last)}`);
-    await new Promise((r) => setTimeout(r, 250));
-    last = await probe();
-  }
-  return last;
-}
+
+/** Polls until `probe` gives a value `ok` accepts, within one test step by default. */
+const waitUntil = <T>(what: string, probe: () => Promise<T>, ok: (v: T) => boolean, ms = STEP_MS) =>
+  waitUntilMs(what, probe, ok, ms);
 
 describe.skipIf(!staticDir)("Galène's own web client against Lectern", () => {
   let server: TestServer;

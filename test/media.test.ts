@@ -5,6 +5,7 @@ import { MediaClient } from './helpers/MediaClient.js';
 import { createPublisherPeer, startTestMedia, type PublisherPeer, type TestMedia } from './helpers/mediaSource.js';
 import { startTestServer, type TestServer } from './helpers/testServer.js';
 import { payloadHash } from './helpers/viewerPeer.js';
+import { waitFor } from './helpers/wait.js';
 
 const VIEWERS = 5;
 const UDP_RANGE: [number, number] = [42_000, 42_999];
@@ -15,13 +16,6 @@ const candidatePorts = (sdp: string) => [...sdp.matchAll(/a=candidate:\S+ \d+ ud
 /** Feeds the test media into a publisher; returns a function that stops feeding. */
 let feed: (pub: PublisherPeer, seen?: (rtp: Buffer) => void) => () => void;
 
-async function waitFor(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /** A lecture through the whole server: protocol v2 signalling, werift publisher and viewers, real VP8/Opus. */
 describe('a lecture through the protocol', () => {

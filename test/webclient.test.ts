@@ -9,6 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildClient } from '../src/web/client/build.js';
 import { launchBrowser, newLoopbackContext, PageWatch, saveScreenshot, type LoopbackContext } from './helpers/browser.js';
 import { startTestServer, type TestServer } from './helpers/testServer.js';
+import { waitUntil as waitUntilMs } from './helpers/wait.js';
 
 const GROUP = 'lecture';
 const STEP_MS = 30_000;
@@ -80,17 +81,6 @@ async function audioPacketsReceived(page: Page): Promise<{ tracks: number; packe
   });
 }
 
-/** Polls until `probe` returns a value `ok` accepts, or fails with the last value seen. */
-async function waitUntil<T>(what: string, probe: () => Promise<T>, ok: (v: T) => boolean, ms = STEP_MS): Promise<T> {
-  const end = Date.now() + ms;
-  let last: T = await probe();
-  while (!ok(last)) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}; last seen: ${JSON.stringify(last)}`);
-    await new Promise((r) => setTimeout(r, 250));
-    last = await probe();
-  }
-  return last;
-}
 
 /** Presses Tab until the focused element has this accessible name (button text or label), at most 30 times. */
 async function tabTo(page: Page, name: string): Promise<void> {
@@ -106,6 +96,10 @@ async function tabTo(page: Page, name: string): Promise<void> {
   }
   throw new Error(`could not reach "${name}" with Tab`);
 }
+
+/** Polls until `probe` gives a value `ok` accepts, within one test step by default. */
+const waitUntil = <T>(what: string, probe: () => Promise<T>, ok: (v: T) => boolean, ms = STEP_MS) =>
+  waitUntilMs(what, probe, ok, ms);
 
 describe("Lectern's web client: lecture view", () => {
   let server: TestServer;

@@ -120,13 +120,4 @@ export async function startFixture(opts: FixtureOptions = {}): Promise<Fixture> 
   return fixture;
 }
 
-/** Polls until `cond` holds; throws with `what` if `timeoutMs` passes first. */
-export async function waitFor(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export { sleep, waitFor } from '../helpers/wait.js';

@@ -1,19 +1,9 @@
-import type { Logger } from '../../log.js';
-import { BullMqQueue } from './BullMqQueue.js';
+import { BullMqQueue, type BullMqQueueOptions } from './BullMqQueue.js';
 import { InProcessQueue } from './InProcessQueue.js';
 import type { JobQueue } from './types.js';
 
-export interface JobQueueConfig {
-  /** A Redis URL selects BullMQ; without one the in-process queue is used. */
-  redis?: string;
-  prefix?: string;
-  attempts?: number;
-  backoffMs?: number;
-  addTimeoutMs?: number;
-  closeTimeoutMs?: number;
-  names?: string[];
-  log?: Logger;
-}
+/** The options of both backends; a Redis URL selects BullMQ, without one the in-process queue is used. */
+export type JobQueueConfig = Omit<BullMqQueueOptions, 'redis'> & { redis?: string };
 
 export function createJobQueue(config: JobQueueConfig = {}): JobQueue {
   const { redis, ...rest } = config;
