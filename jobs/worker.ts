@@ -1,6 +1,119 @@
 /**
- * `npm run worker`: the egress job worker (finalize recordings, composite video, live HLS) runs here once the
- * recording and egress issue lands. Until then it says so and exits, rather than pretending to work.
+ * `npm run worker -- --redis URL --recordings DIR [--ffmpeg PATH] [--concurrency N] [--prefix P]`
+ *
+ * Runs the egress jobs (finalize, composite, hls-vod, thumbnail) from a BullMQ queue in this process; any
+ * number of workers on any machines sharing the recordings folder may run at once. SIGTERM/SIGINT close
+ * the queue: running jobs are aborted (ffmpeg killed) and retried by another worker, then the process exits.
  */
-process.stderr.write('lectern worker: the egress job queue is not implemented yet (see the recording and egress issue)\n');
-process.exit(1);
+import { stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { registerEgressJobs } from '../src/egress/jobs/index.js';
+import { BullMqQueue } from '../src/egress/queue/index.js';
+import { createLogger } from '../src/log.js';
+
+const USAGE = `usage: npm run worker -- --redis URL --recordings DIR [--ffmpeg PATH] [--concurrency N] [--prefix P]
+
+  --redis URL         Redis of the job queue, redis://[user:pass@]host:port[/db] (required)
+  --recordings DIR    the recordings folder shared with the server (required)
+  --ffmpeg PATH       ffmpeg binary (default: the bundled one)
+  --concurrency N     jobs of each kind at once (default 1)
+  --prefix P          Redis key prefix (default lectern; must match the server's)
+  --log-level L       pino level (default info)
+`;
+
+class UsageError extends Error {}
+
+interface WorkerArgs {
+  redis: string;
+  recordings: string;
+  ffmpeg?: string;
+  concurrency: number;
+  prefix?: string;
+  logLevel: string;
+}
+
+async function parse(argv: string[]): Promise<WorkerArgs | 'help'> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        redis: { type: 'string' },
+        recordings: { type: 'string' },
+        ffmpeg: { type: 'string' },
+        concurrency: { type: 'string' },
+        prefix: { type: 'string' },
+        'log-level': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  if (values.help) return 'help';
+  if (!values.redis) throw new UsageError('--redis URL is required');
+  if (!/^rediss?:\/\/[^/]/.test(values.redis)) throw new UsageError(`--redis: expected redis://host:port, got "${values.redis}"`);
+  if (!values.recordings) throw new UsageError('--recordings DIR is required');
+  const recordings = resolve(values.recordings);
+  const st = await stat(recordings).catch(() => undefined);
+  if (!st?.isDirectory()) throw new UsageError(`--recordings: ${recordings} is not a directory`);
+  let concurrency = 1;
+  if (values.concurrency !== undefined) {
+    concurrency = Number(values.concurrency);
+    if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) {
+      throw new UsageError(`--concurrency: expected an integer from 1 to 64, got "${values.concurrency}"`);
+    }
+  }
+  return {
+    redis: values.redis,
+    recordings,
+    concurrency,
+    logLevel: values['log-level'] ?? 'info',
+    ...(values.ffmpeg ? { ffmpeg: values.ffmpeg } : {}),
+    ...(values.prefix ? { prefix: values.prefix } : {}),
+  };
+}
+
+async function main(): Promise<void> {
+  let args;
+  try {
+    args = await parse(process.argv.slice(2));
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`lectern worker: ${err.message}\n\n${USAGE}`);
+    process.exit(2);
+  }
+  if (args === 'help') {
+    process.stdout.write(USAGE);
+    return;
+  }
+  const log = createLogger(args.logLevel);
+  const queue = new BullMqQueue({ redis: args.redis, log, ...(args.prefix ? { prefix: args.prefix } : {}) });
+  registerEgressJobs(queue, {
+    recordingsDir: args.recordings,
+    concurrency: args.concurrency,
+    ...(args.ffmpeg ? { ffmpegPath: args.ffmpeg } : {}),
+  });
+  log.info({ recordings: args.recordings, concurrency: args.concurrency }, 'lectern worker ready');
+  process.stdout.write('lectern worker ready\n');
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'worker shutting down');
+    void queue.close(signal).then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`lectern worker: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});
