@@ -1,0 +1,79 @@
+/**
+ * docker-compose.yml and the Dockerfile, without a Docker engine: the compose file parses and names the
+ * services, the shared recordings volume, the published ports and the healthchecks; `docker compose config`
+ * validates it too when the compose plugin is installed (it needs no engine).
+ */
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+
+const repo = join(import.meta.dirname, '..');
+const compose = parse(readFileSync(join(repo, 'docker-compose.yml'), 'utf8')) as {
+  services: Record<string, Record<string, unknown>>;
+  volumes: Record<string, unknown>;
+};
+const svc = (name: string) => compose.services[name] as Record<string, unknown> & {
+  command?: string[] | string;
+  ports?: string[];
+  volumes?: string[];
+  healthcheck?: { test: string[] | string };
+  depends_on?: Record<string, unknown>;
+};
+const words = (c: string[] | string | undefined) => (Array.isArray(c) ? c.join(' ') : (c ?? ''));
+
+describe('docker-compose.yml', () => {
+  it('has lectern, redis and worker services and the shared recordings volume', () => {
+    expect(Object.keys(compose.services).sort()).toEqual(['lectern', 'redis', 'worker']);
+    expect(compose.volumes).toHaveProperty('recordings');
+    expect(svc('lectern').volumes).toContain('recordings:/recordings');
+    expect(svc('worker').volumes).toContain('recordings:/recordings');
+  });
+
+  it('builds lectern from the Dockerfile, publishes 8443 and a UDP range, and uses Redis', () => {
+    expect(svc('lectern').build).toBe('.');
+    expect(svc('lectern').ports).toContain('8443:8443/tcp');
+    expect(svc('lectern').ports!.some((p) => /^\d+-\d+:\d+-\d+\/udp$/.test(p))).toBe(true);
+    const cmd = words(svc('lectern').command);
+    expect(cmd).toContain('--redis redis://redis:6379');
+    expect(cmd).toContain('--recordings /recordings');
+    // The UDP range the server uses is the one published.
+    const range = /--udp-range (\d+-\d+)/.exec(cmd)?.[1];
+    expect(svc('lectern').ports).toContain(`${range}:${range}/udp`);
+  });
+
+  it('runs the worker from the same image with npm run worker on the same Redis and folder', () => {
+    expect(svc('worker').image).toBe(svc('lectern').image);
+    const cmd = words(svc('worker').command);
+    expect(cmd).toMatch(/^npm run worker -- /);
+    expect(cmd).toContain('--redis redis://redis:6379');
+    expect(cmd).toContain('--recordings /recordings');
+    expect(svc('worker').depends_on).toHaveProperty('redis');
+  });
+
+  it('has healthchecks: lectern fetches /public-groups.json, redis answers ping', () => {
+    expect(words(svc('lectern').healthcheck?.test)).toContain('/public-groups.json');
+    expect(words(svc('redis').healthcheck?.test)).toContain('redis-cli ping');
+    expect(String(svc('redis').image)).toMatch(/^redis:/);
+  });
+
+  it('the Dockerfile builds the client and starts the server', () => {
+    const dockerfile = readFileSync(join(repo, 'Dockerfile'), 'utf8');
+    expect(dockerfile).toMatch(/^FROM node:20/m);
+    expect(dockerfile).toContain('npm ci');
+    expect(dockerfile).toContain('npm run build:client');
+    expect(dockerfile).toMatch(/^EXPOSE 8443/m);
+  });
+
+  const probe = spawnSync('docker', ['compose', 'version'], { encoding: 'utf8' });
+  const hasCompose = probe.status === 0;
+  it.skipIf(!hasCompose)('docker compose config accepts the file (skipped: no compose plugin installed)', () => {
+    const r = spawnSync('docker', ['compose', '-f', join(repo, 'docker-compose.yml'), 'config', '--quiet'], {
+      encoding: 'utf8',
+      cwd: repo,
+    });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+  });
+});
