@@ -4,11 +4,14 @@
  */
 import { h } from './dom.js';
 import { LocalMedia } from './localMedia.js';
+import { MeetingGrid } from './meeting.js';
 import { ServerConnection, type ChatEntry, type ConnState, type Credentials } from './protocol.js';
 import { Stage, type StageItem } from './stage.js';
-import { pickStrings } from './strings.js';
+import { chooseLanguage, pickStrings } from './strings.js';
 
-const t = pickStrings(document.documentElement.lang || 'en');
+const lang = chooseLanguage(new URL(window.location.href).searchParams.get('lang'), navigator.languages ?? [navigator.language]);
+document.documentElement.lang = lang;
+const t = pickStrings(lang);
 
 function groupFromPath(pathname: string): string {
   const rest = pathname.replace(/^\/group\//, '').replace(/\/$/, '');
@@ -84,7 +87,8 @@ async function main(): Promise<void> {
   const chatForm = h('form', { class: 'chat-form' }, msgField, sendButton);
   const chat = h('section', { class: 'chat', 'aria-labelledby': 'chat-h' }, h('h2', { id: 'chat-h' }, t.chatHeading), chatLog, chatForm);
 
-  const lecture = h('main', { class: 'lecture', hidden: true }, stage.el, controls, people, chat);
+  const grid = new MeetingGrid(t);
+  const lecture = h('main', { class: 'lecture', hidden: true }, stage.el, grid.el, controls, people, chat);
   root.replaceChildren(header, notice, loginForm, lecture);
 
   const media = new LocalMedia();
@@ -94,8 +98,12 @@ async function main(): Promise<void> {
       controls.hidden = !conn.permissions.includes('present');
       renderStage();
       renderUsers();
+      scheduleViewChoice();
     },
-    users: () => renderUsers(),
+    users: () => {
+      renderUsers();
+      scheduleViewChoice();
+    },
     chat: (e) => addChat(e),
     notice: (kind, text) => {
       notice.textContent = kind === 'error' ? t.serverError(text) : kind === 'warning' ? t.serverWarning(text) : text;
@@ -103,7 +111,63 @@ async function main(): Promise<void> {
     streams: () => renderStage(),
   });
   // A handle for tests and for debugging from the console.
-  (window as unknown as { lectern: unknown }).lectern = { conn, media };
+  (window as unknown as { lectern: unknown }).lectern = { conn, media, grid, isMeeting: () => meeting };
+
+  // ---- lecture or meeting ----
+  // A meeting when we may present and so may most of the others (or ?view=meeting); ?view=lecture forbids it.
+  // The choice waits for the burst of user messages that follows a join, and sticks until we leave.
+  const viewParam = new URL(window.location.href).searchParams.get('view');
+  let meeting = false;
+  let choiceTimer: ReturnType<typeof setTimeout> | undefined;
+  function scheduleViewChoice(): void {
+    if (meeting || !conn.permissions.includes('present') || viewParam === 'lecture') return;
+    if (choiceTimer) clearTimeout(choiceTimer);
+    choiceTimer = setTimeout(() => {
+      choiceTimer = undefined;
+      if (meeting || !conn.permissions.includes('present')) return;
+      const others = [...conn.users.values()].filter((u) => u.id !== conn.id);
+      const presenting = others.filter((u) => u.permissions.includes('present')).length;
+      if (viewParam === 'meeting' || (others.length > 0 && presenting * 2 > others.length)) void enterMeeting();
+    }, 300);
+  }
+
+  async function enterMeeting(): Promise<void> {
+    meeting = true;
+    lecture.classList.add('meeting');
+    stage.clear();
+    stage.el.hidden = true;
+    grid.show(true);
+    notice.textContent = t.meetingStarted;
+    for (const [kind, button, name] of [
+      ['camera', cameraButton, t.camera],
+      ['microphone', micButton, t.microphone],
+    ] as const) {
+      if (media[kind]) continue;
+      try {
+        setPressed(button, await media.toggle(kind));
+      } catch (err) {
+        notice.textContent = t.deviceError(name, err instanceof Error ? err.message : String(err));
+      }
+    }
+    if (conn.permissions.includes('present')) conn.publish('camera', media.cameraStream());
+    renderStage();
+  }
+
+  function leaveMeeting(): void {
+    meeting = false;
+    if (choiceTimer) clearTimeout(choiceTimer);
+    choiceTimer = undefined;
+    lecture.classList.remove('meeting');
+    grid.clear();
+    stage.el.hidden = false;
+  }
+
+  let preview: MediaStream | undefined;
+  function localPreview(): MediaStream | undefined {
+    if (!media.camera) return (preview = undefined);
+    if (preview?.getVideoTracks()[0] !== media.camera) preview = new MediaStream([media.camera]);
+    return preview;
+  }
 
   function showState(s: ConnState): void {
     switch (s.kind) {
@@ -128,6 +192,7 @@ async function main(): Promise<void> {
         leave.hidden = true;
         joinButton.disabled = false;
         media.stopAll();
+        leaveMeeting();
         setPressed(cameraButton, false);
         setPressed(micButton, false);
         setPressed(screenButton, false);
@@ -145,6 +210,11 @@ async function main(): Promise<void> {
   }
 
   function renderStage(): void {
+    if (meeting) {
+      const up = [...conn.up.values()].find((s) => s.label === 'camera');
+      grid.render(up, localPreview(), conn.username, [...conn.down.values()]);
+      return;
+    }
     const local: StageItem[] = [];
     const me = { username: conn.username, local: true };
     if (media.camera) local.push({ key: 'local-camera', stream: new MediaStream([media.camera]), label: 'camera', ...me });

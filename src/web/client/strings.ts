@@ -1,6 +1,6 @@
 /**
- * Every piece of text the client shows, by language. English only for now; a French table will sit beside
- * it with the same keys (the `Strings` type makes a missing key a type error).
+ * Every piece of text the client shows, by language: English and French, with the same keys (the `Strings`
+ * type makes a missing or extra key a type error). No DOM here, so tests can import it directly.
  */
 const en = {
   appName: 'Lectern',
@@ -41,14 +41,86 @@ const en = {
   deviceError: (what: string, why: string) => `Could not start the ${what}: ${why}`,
   serverError: (msg: string) => `Server: ${msg}`,
   serverWarning: (msg: string) => `Warning: ${msg}`,
+  meeting: 'Meeting',
+  meetingStarted: 'This group is a meeting: your camera and microphone are on.',
+  landingHeading: 'Groups',
+  publicGroups: 'Public groups',
+  noPublicGroups: 'There are no public groups.',
+  groupName: 'Group name',
+  go: 'Go',
+  locked: 'locked',
+  clients: (n: number) => (n === 1 ? '1 person' : `${n} people`),
+  loadFailed: 'Could not load the list of groups.',
   protocolTooOld: 'The server does not speak protocol version 2.',
 };
 
 export type Strings = typeof en;
 
-const tables: Record<string, Strings> = { en };
+const fr: Strings = {
+  appName: 'Lectern',
+  stage: 'Cours',
+  loginHeading: 'Rejoindre le groupe',
+  username: "Nom d'utilisateur",
+  password: 'Mot de passe',
+  join: 'Rejoindre',
+  leave: 'Quitter',
+  statusConnecting: 'Connexion…',
+  statusConnected: 'Connecté',
+  statusReconnecting: 'Connexion perdue, reconnexion…',
+  statusDisconnected: 'Déconnecté',
+  statusFailed: (reason: string) => `Échec : ${reason}`,
+  joinedAs: (user: string) => `Connecté en tant que ${user || '(anonyme)'}`,
+  kicked: (by: string, why: string) => `Vous avez été expulsé${by ? ` par ${by}` : ''}${why ? ` : ${why}` : ''}`,
+  needUsername: "Veuillez choisir un nom d'utilisateur.",
+  camera: 'Caméra',
+  microphone: 'Micro',
+  shareScreen: "Partager l'écran",
+  raiseHand: 'Lever la main',
+  lowerHand: 'Baisser la main',
+  handRaised: 'main levée',
+  clickToUnmute: 'Cliquer pour activer le son',
+  watching: (n: number) => (n <= 1 ? `${n} personne regarde` : `${n} personnes regardent`),
+  preview: 'Votre aperçu',
+  screenPreview: 'Votre écran',
+  mainVideo: (user: string) => `Vidéo de ${user}`,
+  sideVideo: (user: string) => `Caméra de ${user}`,
+  nothingShown: "Personne ne présente pour l'instant.",
+  chatHeading: 'Discussion',
+  chatLog: 'Messages de la discussion',
+  message: 'Message',
+  send: 'Envoyer',
+  participants: 'Participants',
+  you: '(vous)',
+  presenter: 'présentateur',
+  deviceError: (what: string, why: string) => `Impossible de démarrer : ${what} (${why})`,
+  serverError: (msg: string) => `Serveur : ${msg}`,
+  serverWarning: (msg: string) => `Attention : ${msg}`,
+  meeting: 'Réunion',
+  meetingStarted: 'Ce groupe est une réunion : votre caméra et votre micro sont allumés.',
+  landingHeading: 'Groupes',
+  publicGroups: 'Groupes publics',
+  noPublicGroups: "Il n'y a aucun groupe public.",
+  groupName: 'Nom du groupe',
+  go: 'Aller',
+  locked: 'verrouillé',
+  clients: (n: number) => (n <= 1 ? `${n} personne` : `${n} personnes`),
+  loadFailed: "Impossible de charger la liste des groupes.",
+  protocolTooOld: 'Le serveur ne parle pas la version 2 du protocole.',
+};
 
-/** The table for the page's language (document.documentElement.lang), falling back to English. */
+/** Every language the client speaks, by its primary language subtag. */
+export const tables: Readonly<Record<string, Strings>> = { en, fr };
+
+/** The language to use: `?lang=` if it names one we have, else the first of the browser's languages we have. */
+export function chooseLanguage(query: string | null, browserLanguages: readonly string[]): string {
+  for (const lang of [query ?? '', ...browserLanguages]) {
+    const primary = lang.toLowerCase().split('-')[0] ?? '';
+    if (primary in tables) return primary;
+  }
+  return 'en';
+}
+
+/** The table for a language tag ("fr", "fr-CA"...), falling back to English. */
 export function pickStrings(lang: string): Strings {
   return tables[lang.toLowerCase().split('-')[0] ?? 'en'] ?? en;
 }
