@@ -1,7 +1,7 @@
 /**
  * docker-compose.yml and the Dockerfile, without a Docker engine: the compose file parses and names the
  * services, the shared recordings volume, the published ports and the healthchecks; `docker compose config`
- * validates it too when the compose plugin is installed (it needs no engine).
+ * validates it too when a compose client (the plugin or Debian's docker-compose) is installed; it needs no engine.
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -66,10 +66,14 @@ describe('docker-compose.yml', () => {
     expect(dockerfile).toMatch(/^EXPOSE 8443/m);
   });
 
-  const probe = spawnSync('docker', ['compose', 'version'], { encoding: 'utf8' });
-  const hasCompose = probe.status === 0;
-  it.skipIf(!hasCompose)('docker compose config accepts the file (skipped: no compose plugin installed)', () => {
-    const r = spawnSync('docker', ['compose', '-f', join(repo, 'docker-compose.yml'), 'config', '--quiet'], {
+  // `docker compose` (the plugin) or Debian's `docker-compose`: both validate without an engine.
+  const composeCmd = [
+    ['docker', 'compose'],
+    ['docker-compose'],
+  ].find(([bin, ...sub]) => spawnSync(bin!, [...sub, 'version'], { encoding: 'utf8' }).status === 0);
+  it.skipIf(!composeCmd)('docker compose config accepts the file (skipped when no compose client is installed)', () => {
+    const [bin, ...sub] = composeCmd!;
+    const r = spawnSync(bin!, [...sub, '-f', join(repo, 'docker-compose.yml'), 'config', '--quiet'], {
       encoding: 'utf8',
       cwd: repo,
     });
