@@ -87,7 +87,13 @@ export function createApp(deps: AppDeps): express.Express {
 
   app.use('/client/', express.static(LECTERN_CLIENT_DIR, { index: false, dotfiles: 'ignore' }));
   if (deps.staticDir) app.use(express.static(deps.staticDir, { index: ['index.html'], dotfiles: 'ignore' }));
-  app.get('/', (_req, res) => void res.type('html').send(placeholderPage('Lectern')));
+  // Lectern's landing page, unless --static served its own index.html above.
+  app.get('/', (_req, res) => {
+    const landing = path.join(LECTERN_CLIENT_DIR, 'landing.html');
+    res.set('Cache-Control', 'no-cache');
+    if (fs.existsSync(landing)) return void res.sendFile(landing);
+    res.type('html').send(placeholderPage('Lectern'));
+  });
   app.use((_req, res) => void res.status(404).type('text/plain').send('not found\n'));
   return app;
 }

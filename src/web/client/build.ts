@@ -1,5 +1,6 @@
 /**
- * Bundles Lectern's browser client into dist/client/ (index.html, app.js, app.css).
+ * Bundles Lectern's browser client into dist/client/ (index.html and app.js, the group page; landing.html and
+ * landing.js, the list of groups at `/`; app.css for both).
  * Run by `npm run build:client` (and so by prestart/pretest); browser tests call buildClient() too.
  */
 import { build } from 'esbuild';
@@ -13,16 +14,16 @@ export const CLIENT_OUT_DIR = path.resolve(here, '../../../dist/client');
 export async function buildClient(outDir: string = CLIENT_OUT_DIR): Promise<void> {
   fs.mkdirSync(outDir, { recursive: true });
   await build({
-    entryPoints: [path.join(here, 'main.ts')],
+    entryPoints: { app: path.join(here, 'main.ts'), landing: path.join(here, 'landing.ts') },
     bundle: true,
     format: 'esm',
     target: ['chrome100', 'firefox100', 'safari15'],
     sourcemap: 'linked',
     minify: false,
-    outfile: path.join(outDir, 'app.js'),
+    outdir: outDir,
     logLevel: 'warning',
   });
-  fs.copyFileSync(path.join(here, 'index.html'), path.join(outDir, 'index.html'));
+  for (const file of ['index.html', 'landing.html']) fs.copyFileSync(path.join(here, file), path.join(outDir, file));
   fs.copyFileSync(path.join(here, 'app.css'), path.join(outDir, 'app.css'));
 }
 
