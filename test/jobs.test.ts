@@ -259,6 +259,37 @@ describe.each([
   });
 
   if (label.startsWith('BullMQ')) {
+    it('SIGTERM aborts the running job and exits; another worker retries it to completion', async () => {
+      const rel = `${dir}/long.webm`;
+      await runFfmpeg([
+        '-y',
+        '-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=25:duration=20',
+        '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000:duration=20',
+        '-c:v', 'libvpx', '-b:v', '300k', '-deadline', 'realtime', '-cpu-used', '8',
+        '-c:a', 'libopus', '-b:a', '48k',
+        join(root, rel),
+      ]);
+      const id = await b.queue.add('composite', { recording: { camera: rel } }, { attempts: 3, backoffMs: 100 });
+      await waitFor(
+        () => events.some((e) => e.type === 'progress' && e.id === id && e.progress > 0 && e.progress < 100),
+        30_000,
+        'the composite to make progress',
+      );
+      const t0 = Date.now();
+      expect(await stopChild(worker, 'SIGTERM')).toBe(0);
+      expect(Date.now() - t0).toBeLessThan(10_000);
+      expect(events.some((e) => e.type === 'completed' && e.id === id)).toBe(false);
+      expect((await readdir(join(root, dir))).filter((f) => f.startsWith('.'))).toEqual([]); // temp file removed
+
+      worker = await startWorker();
+      await waitFor(() => events.some((e) => (e.type === 'completed' || e.type === 'failed') && e.id === id), 90_000, 'the retry');
+      const info = await b.queue.getJob(id);
+      expect(info).toMatchObject({ state: 'completed' });
+      expect(info!.attemptsMade).toBe(2); // the aborted try counted, the retry completed
+      const mp4 = await probeMedia(join(root, `${dir}/long.mp4`));
+      expect(Math.abs(mp4.durationSeconds! - 20)).toBeLessThan(0.5);
+    }, 150_000);
+
     it('the worker exits cleanly on SIGTERM', async () => {
       expect(await stopChild(worker, 'SIGTERM')).toBe(0);
     });
