@@ -2,6 +2,7 @@
  * Lectern's browser client, lecture view: the login form, the connection status, the stage, the presenter's
  * controls, the participants and the chat. Served at /group/<g>/ and bundled by build.ts.
  */
+import { BreakoutPanel, forgetCredentials, rememberCredentials, rememberedCredentials } from './breakout.js';
 import { h } from './dom.js';
 import { LocalMedia } from './localMedia.js';
 import { MeetingGrid } from './meeting.js';
@@ -95,6 +96,7 @@ async function main(): Promise<void> {
   const conn = new ServerConnection(endpoint, group, {
     state: (s) => showState(s),
     joined: () => {
+      breakouts.update();
       controls.hidden = !conn.permissions.includes('present');
       renderStage();
       renderUsers();
@@ -104,12 +106,17 @@ async function main(): Promise<void> {
       renderUsers();
       scheduleViewChoice();
     },
-    chat: (e) => addChat(e),
+    chat: (e) => {
+      if (!breakouts.takeChat(e)) addChat(e);
+    },
     notice: (kind, text) => {
       notice.textContent = kind === 'error' ? t.serverError(text) : kind === 'warning' ? t.serverWarning(text) : text;
     },
     streams: () => renderStage(),
   });
+  const breakouts = new BreakoutPanel(t, group, conn);
+  lecture.append(breakouts.el);
+  let lastCreds: Credentials | undefined;
   // A handle for tests and for debugging from the console.
   (window as unknown as { lectern: unknown }).lectern = { conn, media, grid, isMeeting: () => meeting };
 
@@ -180,6 +187,7 @@ async function main(): Promise<void> {
         lecture.hidden = false;
         leave.hidden = false;
         loginError.textContent = '';
+        if (lastCreds) rememberCredentials(group, lastCreds);
         break;
       case 'reconnecting':
         status.textContent = t.statusReconnecting;
@@ -250,10 +258,29 @@ async function main(): Promise<void> {
       ' ',
       h('b', {}, e.username || '?'),
       e.kind === 'me' ? ' ' : ': ',
-      e.value,
+      ...linkify(e.value),
     );
     chatLog.append(line);
     chatLog.scrollTop = chatLog.scrollHeight;
+  }
+
+  /** Text with its http(s) URLs as links: this server's open in this tab (a small group), others in a new one. */
+  function linkify(text: string): (string | Node)[] {
+    const out: (string | Node)[] = [];
+    let last = 0;
+    for (const m of text.matchAll(/https?:\/\/[^\s<>"]+/g)) {
+      const url = m[0];
+      out.push(text.slice(last, m.index));
+      const a = h('a', { href: url }, url);
+      if (!url.startsWith(`${window.location.origin}/`)) {
+        a.target = '_blank';
+        a.rel = 'noopener noreferrer';
+      }
+      out.push(a);
+      last = m.index + url.length;
+    }
+    out.push(text.slice(last));
+    return out;
   }
 
   function setPressed(b: HTMLButtonElement, on: boolean): void {
@@ -263,6 +290,7 @@ async function main(): Promise<void> {
   // ---- actions ----
   const join = (creds: Credentials) => {
     loginError.textContent = '';
+    lastCreds = creds;
     joinButton.disabled = true;
     conn.connect(creds);
   };
@@ -273,6 +301,7 @@ async function main(): Promise<void> {
   });
   leave.addEventListener('click', () => {
     token = undefined;
+    forgetCredentials();
     conn.close();
   });
 
@@ -324,8 +353,13 @@ async function main(): Promise<void> {
     msgInput.value = '';
   });
 
+  // A token link joins at once; so does a move to or from a small group with the credentials this tab used.
+  const remembered = token === undefined ? rememberedCredentials(group) : undefined;
   if (token !== undefined) join({ token });
-  else userInput.focus();
+  else if (remembered) {
+    forgetCredentials();
+    join(remembered);
+  } else userInput.focus();
 }
 
 void main();

@@ -27,6 +27,8 @@ export interface ChatEntry {
   value: string;
   privileged: boolean;
   history: boolean;
+  /** Set on a private message (to us). */
+  dest?: string;
 }
 
 export interface Credentials {
@@ -239,6 +241,7 @@ export class ServerConnection {
           value: m.value,
           privileged: !!m.privileged,
           history: m.type === 'chathistory',
+          dest: m.dest,
         });
         return;
       case 'usermessage':
