@@ -6,10 +6,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { copyFile, mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
-import { createServer, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   EGRESS_JOBS,
@@ -20,47 +18,16 @@ import {
 import { decodeCheckArgs, probeMedia, runFfmpeg } from '../src/egress/ffmpeg/index.js';
 import { BullMqQueue, InProcessQueue, type JobEvent, type JobQueue } from '../src/egress/queue/index.js';
 import { LecternError } from '../src/errors.js';
-import { sleep, waitFor } from './helpers/wait.js';
+import { startTestRedis, type TestRedis } from './helpers/redis.js';
+import { waitFor } from './helpers/wait.js';
 
 let root = ''; // the recordings folder
 let outside = ''; // a sibling folder the jobs must never reach
 let source = ''; // 3 s testsrc + sine, VP8/Opus
 let redisUrl = '';
-let redisChild: ChildProcess | undefined;
+let testRedis: TestRedis | undefined;
 const runId = randomUUID().slice(0, 8);
 const prefix = `lectern-test-jobs-${runId}`;
-
-function portAnswers(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = new Socket();
-    s.setTimeout(500);
-    s.once('connect', () => (s.destroy(), resolve(true)));
-    s.once('timeout', () => (s.destroy(), resolve(false)));
-    s.once('error', () => resolve(false));
-    s.connect(port, '127.0.0.1');
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-async function startRedis(): Promise<string> {
-  if (await portAnswers(6379)) return 'redis://127.0.0.1:6379';
-  const port = await freePort();
-  redisChild = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-    stdio: 'ignore',
-  });
-  for (let i = 0; i < 50 && !(await portAnswers(port)); i++) await sleep(100);
-  return `redis://127.0.0.1:${port}`;
-}
 
 async function stopChild(child: ChildProcess | undefined, signal: NodeJS.Signals): Promise<number | null> {
   if (!child || child.exitCode !== null || child.signalCode !== null) return child?.exitCode ?? null;
@@ -83,24 +50,12 @@ beforeAll(async () => {
     '-c:a', 'libopus', '-b:a', '48k',
     source,
   ]);
-  redisUrl = await startRedis();
+  testRedis = await startTestRedis();
+  redisUrl = testRedis.url;
 });
 
 afterAll(async () => {
-  if (redisUrl) {
-    const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
-    await redis.connect();
-    const keys: string[] = [];
-    let cursor = '0';
-    do {
-      const [next, batch] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-      cursor = next;
-      keys.push(...batch);
-    } while (cursor !== '0');
-    if (keys.length > 0) await redis.del(...keys);
-    redis.disconnect();
-  }
-  await stopChild(redisChild, 'SIGKILL');
+  await testRedis?.cleanUp(prefix);
   if (root) await rm(join(root, '..'), { recursive: true, force: true });
 });
 

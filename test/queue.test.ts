@@ -2,10 +2,7 @@
  * The JobQueue contract, run against both backends: InProcessQueue and BullMqQueue over a real Redis
  * (127.0.0.1:6379 when it answers, else a redis-server started here on a free port and stopped afterwards).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { createServer, Socket } from 'node:net';
-import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { LecternError } from '../src/errors.js';
 import {
@@ -16,88 +13,24 @@ import {
   type JobInfo,
   type JobQueue,
 } from '../src/egress/queue/index.js';
-
-function portAnswers(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = new Socket();
-    s.setTimeout(500);
-    s.once('connect', () => (s.destroy(), resolve(true)));
-    s.once('timeout', () => (s.destroy(), resolve(false)));
-    s.once('error', () => resolve(false));
-    s.connect(port, '127.0.0.1');
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+import { freePort, spawnRedis, startTestRedis, stopRedis, type TestRedis } from './helpers/redis.js';
+import { sleep } from './helpers/wait.js';
 
 let redisUrl = '';
 const runId = randomUUID().slice(0, 8);
 let prefixes = 0;
 const testPrefix = () => `lectern-test-${runId}-${++prefixes}`;
-let redisChild: ChildProcess | undefined;
 
-/** A throwaway redis-server on `port` (no persistence); fails clearly when the binary is missing. */
-async function spawnRedis(port: number): Promise<ChildProcess> {
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-    stdio: 'ignore',
-  });
-  const spawned = await new Promise<Error | undefined>((resolve) => {
-    child.once('error', resolve);
-    child.once('spawn', () => resolve(undefined));
-  });
-  if (spawned) throw new Error(`redis-server could not be started (is it installed?): ${spawned.message}`);
-  for (let i = 0; i < 50; i++) {
-    if (await portAnswers(port)) return child;
-    await sleep(100);
-  }
-  child.kill('SIGKILL');
-  throw new Error(`redis-server on port ${port} did not start`);
-}
-
-async function stopRedis(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGKILL');
-  await exited;
-}
-
-async function startRedis(): Promise<string> {
-  if (await portAnswers(6379)) return 'redis://127.0.0.1:6379';
-  const port = await freePort();
-  redisChild = await spawnRedis(port);
-  return `redis://127.0.0.1:${port}`;
-}
+let testRedis: TestRedis;
 
 beforeAll(async () => {
-  redisUrl = await startRedis();
+  testRedis = await startTestRedis();
+  redisUrl = testRedis.url;
 });
 
-afterAll(async () => {
-  // Leave nothing behind in a shared Redis.
-  const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
-  await redis.connect();
-  const keys: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, batch] = await redis.scan(cursor, 'MATCH', `lectern-test-${runId}-*`, 'COUNT', 1000);
-    cursor = next;
-    keys.push(...batch);
-  } while (cursor !== '0');
-  if (keys.length > 0) await redis.del(...keys);
-  redis.disconnect();
-  if (redisChild) await stopRedis(redisChild);
-});
+// Leave nothing behind in a shared Redis.
+afterAll(() => testRedis?.cleanUp(`lectern-test-${runId}-`));
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function waitFor<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, ms = 10_000): Promise<T> {
   const end = Date.now() + ms;
