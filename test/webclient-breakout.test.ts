@@ -6,7 +6,7 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildClient } from '../src/web/client/build.js';
-import { launchBrowser, newLoopbackContext, PageWatch, saveScreenshot, type LoopbackContext } from './helpers/browser.js';
+import { checkPagesAfterTest, launchBrowser, newLoopbackContext, PageWatch, saveScreenshot, type LoopbackContext } from './helpers/browser.js';
 import { startTestServer, type TestServer } from './helpers/testServer.js';
 
 const STEP_MS = 30_000;
@@ -31,14 +31,7 @@ describe("Lectern's web client: small groups", () => {
     browser = await launchBrowser();
   });
 
-  afterEach(async (c) => {
-    if (c.task.result?.state === 'fail') {
-      for (const w of watches) await saveScreenshot(w.page, `webclient-breakout-FAILED-${w.name}`);
-      console.error(watches.map((w) => w.dump()).join('\n'));
-    }
-    for (const w of watches) w.assertNoErrors();
-    for (const ctx of contexts) expect(ctx.blocked, 'requests that tried to leave loopback').toEqual([]);
-  });
+  afterEach((c) => checkPagesAfterTest('webclient-breakout', c.task.result?.state === 'fail', watches, contexts));
 
   afterAll(async () => {
     for (const ctx of contexts) await ctx.context.close().catch(() => undefined);

@@ -5,7 +5,7 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildClient } from '../src/web/client/build.js';
-import { launchBrowser, newLoopbackContext, PageWatch, saveScreenshot, type LoopbackContext } from './helpers/browser.js';
+import { checkPagesAfterTest, launchBrowser, newLoopbackContext, PageWatch, saveScreenshot, type LoopbackContext } from './helpers/browser.js';
 import { startTestServer, type TestServer } from './helpers/testServer.js';
 import { waitUntil } from './helpers/wait.js';
 
@@ -49,14 +49,7 @@ describe("Lectern's web client: meeting view", () => {
     browser = await launchBrowser();
   });
 
-  afterEach(async (ctx) => {
-    if (ctx.task.result?.state === 'fail') {
-      for (const w of watches) await saveScreenshot(w.page, `webclient-meeting-FAILED-${w.name}`);
-      console.error(watches.map((w) => w.dump()).join('\n'));
-    }
-    for (const w of watches) w.assertNoErrors();
-    for (const c of contexts) expect(c.blocked, 'requests that tried to leave loopback').toEqual([]);
-  });
+  afterEach((c) => checkPagesAfterTest('webclient-meeting', c.task.result?.state === 'fail', watches, contexts));
 
   afterAll(async () => {
     for (const c of contexts) await c.context.close().catch(() => undefined);

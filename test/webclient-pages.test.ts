@@ -5,7 +5,7 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildClient } from '../src/web/client/build.js';
-import { launchBrowser, newLoopbackContext, PageWatch, saveScreenshot, type LoopbackContext } from './helpers/browser.js';
+import { checkPagesAfterTest, launchBrowser, newLoopbackContext, PageWatch, saveScreenshot, type LoopbackContext } from './helpers/browser.js';
 import { startTestServer, type TestServer } from './helpers/testServer.js';
 
 const STEP_MS = 30_000;
@@ -30,14 +30,7 @@ describe("Lectern's web client: login in French and the landing page", () => {
     ctx = await newLoopbackContext(browser, server.url);
   });
 
-  afterEach(async (c) => {
-    if (c.task.result?.state === 'fail') {
-      for (const w of watches) await saveScreenshot(w.page, `webclient-pages-FAILED-${w.name}`);
-      console.error(watches.map((w) => w.dump()).join('\n'));
-    }
-    for (const w of watches) w.assertNoErrors();
-    expect(ctx.blocked, 'requests that tried to leave loopback').toEqual([]);
-  });
+  afterEach((c) => checkPagesAfterTest('webclient-pages', c.task.result?.state === 'fail', watches, [ctx]));
 
   afterAll(async () => {
     await ctx?.context.close().catch(() => undefined);

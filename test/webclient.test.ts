@@ -7,7 +7,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildClient } from '../src/web/client/build.js';
-import { launchBrowser, newLoopbackContext, PageWatch, saveScreenshot, type LoopbackContext } from './helpers/browser.js';
+import { checkPagesAfterTest, launchBrowser, newLoopbackContext, PageWatch, saveScreenshot, type LoopbackContext } from './helpers/browser.js';
 import { startTestServer, type TestServer } from './helpers/testServer.js';
 import { waitUntil as waitUntilMs } from './helpers/wait.js';
 
@@ -150,15 +150,9 @@ describe("Lectern's web client: lecture view", () => {
     browser = await launchBrowser(['--auto-select-desktop-capture-source=Entire screen']);
   });
 
-  afterEach(async (ctx) => {
-    const failed = ctx.task.result?.state === 'fail';
-    if (failed) {
-      for (const w of watches) await saveScreenshot(w.page, `webclient-FAILED-${ctx.task.name}-${w.name}`);
-      console.error(watches.map((w) => w.dump()).join('\n'));
-    }
-    for (const w of watches) w.assertNoErrors();
-    for (const c of contexts) expect(c.blocked, 'requests that tried to leave loopback').toEqual([]);
-  });
+  afterEach((c) =>
+    checkPagesAfterTest(`webclient-${c.task.name}`, c.task.result?.state === 'fail', watches, contexts),
+  );
 
   afterAll(async () => {
     for (const c of contexts) await c.context.close().catch(() => undefined);

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { expect } from 'vitest';
 
 /** Debian's Chromium; override with CHROMIUM=/path/to/chrome. */
 export const CHROMIUM_PATH = process.env.CHROMIUM ?? '/usr/bin/chromium';
@@ -158,4 +159,22 @@ export async function saveScreenshot(page: Page, name: string): Promise<string |
     console.warn(`screenshot ${name} failed: ${(err as Error).message}`);
     return undefined;
   }
+}
+
+/**
+ * What every browser test checks after each test: on failure, a screenshot of each page and their logs;
+ * always, that no page logged an uncaught error and that no request tried to leave loopback.
+ */
+export async function checkPagesAfterTest(
+  artifactPrefix: string,
+  failed: boolean,
+  watches: readonly PageWatch[],
+  contexts: readonly LoopbackContext[],
+): Promise<void> {
+  if (failed) {
+    for (const w of watches) await saveScreenshot(w.page, `${artifactPrefix}-FAILED-${w.name}`);
+    console.error(watches.map((w) => w.dump()).join('\n'));
+  }
+  for (const w of watches) w.assertNoErrors();
+  for (const c of contexts) expect(c.blocked, 'requests that tried to leave loopback').toEqual([]);
 }
