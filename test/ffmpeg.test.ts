@@ -16,30 +16,20 @@ import {
   runFfmpeg,
   thumbnailArgs,
 } from '../src/egress/ffmpeg/index.js';
+import { testWebmArgs } from './helpers/testWebm.js';
 
 let dir = '';
 let camera = ''; // 3 s testsrc + sine, VP8/Opus
 let screen = ''; // 3 s of another pattern, VP8 only
 
 /** lavfi sources -> WebM. Only tests build sources like this, so the args live here. */
-function sourceArgs(out: string, opts: { pattern: string; size: string; audio: boolean; seconds: number }): string[] {
-  return [
-    '-y',
-    '-f', 'lavfi', '-i', `${opts.pattern}=size=${opts.size}:rate=25:duration=${opts.seconds}`,
-    ...(opts.audio ? ['-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=48000:duration=${opts.seconds}`] : []),
-    '-c:v', 'libvpx', '-b:v', '300k', '-deadline', 'realtime', '-cpu-used', '8',
-    ...(opts.audio ? ['-c:a', 'libopus', '-b:a', '48k'] : []),
-    out,
-  ];
-}
-
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'lectern-ffmpeg-'));
   camera = join(dir, 'camera.webm');
   screen = join(dir, 'screen.webm');
   await Promise.all([
-    runFfmpeg(sourceArgs(camera, { pattern: 'testsrc', size: '320x240', audio: true, seconds: 3 })),
-    runFfmpeg(sourceArgs(screen, { pattern: 'smptebars', size: '640x360', audio: false, seconds: 3 })),
+    runFfmpeg(testWebmArgs(camera, { pattern: 'testsrc', size: '320x240', audio: true, seconds: 3 })),
+    runFfmpeg(testWebmArgs(screen, { pattern: 'smptebars', size: '640x360', audio: false, seconds: 3 })),
   ]);
 });
 

@@ -19,6 +19,7 @@ import { decodeCheckArgs, probeMedia, runFfmpeg } from '../src/egress/ffmpeg/ind
 import { BullMqQueue, InProcessQueue, type JobEvent, type JobQueue } from '../src/egress/queue/index.js';
 import { LecternError } from '../src/errors.js';
 import { startTestRedis, type TestRedis } from './helpers/redis.js';
+import { testWebmArgs } from './helpers/testWebm.js';
 import { waitFor } from './helpers/wait.js';
 
 let root = ''; // the recordings folder
@@ -42,14 +43,7 @@ beforeAll(async () => {
   outside = join(base, 'outside');
   await Promise.all([mkdir(root), mkdir(outside)]);
   source = join(base, 'source.webm');
-  await runFfmpeg([
-    '-y',
-    '-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=25:duration=3',
-    '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000:duration=3',
-    '-c:v', 'libvpx', '-b:v', '300k', '-deadline', 'realtime', '-cpu-used', '8',
-    '-c:a', 'libopus', '-b:a', '48k',
-    source,
-  ]);
+  await runFfmpeg(testWebmArgs(source, { seconds: 3 }));
   testRedis = await startTestRedis();
   redisUrl = testRedis.url;
 });
@@ -216,14 +210,7 @@ describe.each([
   if (label.startsWith('BullMQ')) {
     it('SIGTERM aborts the running job and exits; another worker retries it to completion', async () => {
       const rel = `${dir}/long.webm`;
-      await runFfmpeg([
-        '-y',
-        '-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=25:duration=20',
-        '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000:duration=20',
-        '-c:v', 'libvpx', '-b:v', '300k', '-deadline', 'realtime', '-cpu-used', '8',
-        '-c:a', 'libopus', '-b:a', '48k',
-        join(root, rel),
-      ]);
+      await runFfmpeg(testWebmArgs(join(root, rel), { seconds: 20 }));
       const id = await b.queue.add('composite', { recording: { camera: rel } }, { attempts: 3, backoffMs: 100 });
       await waitFor(
         () => events.some((e) => e.type === 'progress' && e.id === id && e.progress > 0 && e.progress < 100),

@@ -3,33 +3,13 @@
  * the server (we answer); an UpStream is offered by us (the server answers).
  */
 
-/** The wire envelope (galene-protocol.md §2.3); only the fields this client uses. */
-export interface Message {
-  type: string;
-  version?: string[];
-  kind?: string;
-  error?: string;
-  id?: string;
-  replace?: string;
-  source?: string;
-  dest?: string;
-  username?: string;
-  password?: string;
-  token?: string;
-  privileged?: boolean;
-  permissions?: string[];
-  status?: Record<string, unknown>;
-  data?: Record<string, unknown>;
-  group?: string;
-  value?: unknown;
-  noecho?: boolean;
-  time?: string;
-  sdp?: string;
+import type { Message as WireMessage } from '../../signal/messages.js';
+
+/** The wire envelope (galene-protocol.md §2.3), as the server defines it, with the browser's own types for ICE. */
+export type Message = Omit<WireMessage, 'candidate' | 'rtcConfiguration'> & {
   candidate?: RTCIceCandidateInit;
-  label?: string;
-  request?: unknown;
   rtcConfiguration?: RTCConfiguration;
-}
+};
 
 export type Send = (m: Message) => void;
 
