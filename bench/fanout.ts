@@ -55,6 +55,8 @@ const GROUP = 'bench';
 const GROUP_DESCRIPTION = {
   users: { speaker: { password: 'pw', permissions: 'op' } },
   'wildcard-user': { password: { type: 'wildcard' }, permissions: 'observe' },
+  // Forwarding alone: live HLS (a WHEP viewer and an x264 transcode) is measured by bench/hls.ts.
+  hls: false,
 };
 
 const { values: args } = parseArgs({

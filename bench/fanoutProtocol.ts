@@ -18,6 +18,12 @@ export interface InitCommand {
   joinTimeoutMs: number;
 }
 
+/** Creates these viewers and opens their WebSockets (protocol handshake done), without joining yet. */
+export interface OpenCommand {
+  cmd: 'open';
+  indices: number[];
+}
+
 export interface JoinCommand {
   cmd: 'join';
   /** Viewer indices (global, used in the usernames) to join now, all at once. */
@@ -42,7 +48,7 @@ export interface StopCommand {
   cmd: 'stop';
 }
 
-export type WorkerCommandBody = InitCommand | JoinCommand | CountCommand | StopCommand;
+export type WorkerCommandBody = InitCommand | OpenCommand | JoinCommand | CountCommand | StopCommand;
 export type WorkerCommand = WorkerCommandBody & { seq: number };
 
 /** Milliseconds from sending `join` to each milestone (undefined if never reached). */
@@ -50,6 +56,8 @@ export interface JoinTiming {
   index: number;
   ok: boolean;
   error?: string;
+  /** performance.timeOrigin + performance.now() when `join` was sent (after the WebSocket handshake). */
+  joinSentAt?: number;
   joinedMs?: number;
   offerMs?: number;
   answerSentMs?: number;

@@ -107,17 +107,14 @@ export class LeanViewer {
     return this.pc?.connectionState === 'connected';
   }
 
-  /** Connects, joins and answers the offer; resolves with the timings once the first video packet is in. */
-  async run(timeoutMs: number): Promise<JoinTiming> {
-    const done = new Promise<void>((resolve, reject) => {
-      this.settle = (err) => {
-        this.settle = undefined;
-        if (err) reject(err);
-        else resolve();
-      };
-    });
-    const timer = setTimeout(() => this.settle?.(new Error(`no video after ${timeoutMs} ms`)), timeoutMs);
-    try {
+  private opening: Promise<void> | undefined;
+
+  /**
+   * Opens the WebSocket and does the protocol handshake, without joining (so that a burst of joins can be
+   * sent at once, each on an open connection). `run` does it if it was not done before.
+   */
+  open(): Promise<void> {
+    this.opening ??= (async () => {
       const ws = new WebSocket(this.opts.url);
       this.ws = ws;
       await new Promise<void>((resolve, reject) => {
@@ -135,7 +132,25 @@ export class LeanViewer {
       });
       this.send({ type: 'handshake', version: ['2'], id: this.id });
       await handshake;
+    })();
+    return this.opening;
+  }
+
+  /** Connects (unless `open` did), joins and answers the offer; resolves with the timings once the first video packet is in. */
+  async run(timeoutMs: number): Promise<JoinTiming> {
+    const done = new Promise<void>((resolve, reject) => {
+      this.settle = (err) => {
+        this.settle = undefined;
+        if (err) reject(err);
+        else resolve();
+      };
+    });
+    const timer = setTimeout(() => this.settle?.(new Error(`no video after ${timeoutMs} ms (${this.stateDescription()})`)), timeoutMs);
+    try {
+      await this.open();
+      if (this.ws?.readyState !== WebSocket.OPEN) throw new Error('WebSocket closed before the join');
       this.t0 = performance.now();
+      this.timing.joinSentAt = performance.timeOrigin + this.t0;
       this.send({ type: 'join', kind: 'join', group: this.opts.group, username: this.username });
       await done;
       this.timing.ok = true;

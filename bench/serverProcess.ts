@@ -39,9 +39,17 @@ export function relay(stream: NodeJS.ReadableStream | null, prefix: string): voi
   });
 }
 
-export async function startServerProcess(group: string, description: unknown): Promise<ServerProc> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lectern-bench-'));
-  for (const d of ['data', 'groups', 'recordings']) fs.mkdirSync(path.join(dir, d));
+export async function startServerProcess(
+  group: string,
+  description: unknown,
+  extraArgs: string[] = [],
+  /** Options for node itself (e.g. --cpu-prof), before the script. */
+  nodeArgs: string[] = [],
+  /** The folders of an earlier server (its data, groups and recordings) to start again on. */
+  reuseDir?: string,
+): Promise<ServerProc> {
+  const dir = reuseDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'lectern-bench-'));
+  for (const d of ['data', 'groups', 'recordings']) fs.mkdirSync(path.join(dir, d), { recursive: true });
   fs.writeFileSync(path.join(dir, 'groups', `${group}.json`), JSON.stringify(description));
   const port = await freePort();
   // node --import tsx: the child *is* the server (npx/tsx would put node one or two processes further down).
@@ -49,11 +57,12 @@ export async function startServerProcess(group: string, description: unknown): P
     spawn(
       process.execPath,
       [
+        ...nodeArgs,
         '--import', 'tsx', path.join(ROOT, 'src', 'main.ts'),
         '--insecure', '--http', `127.0.0.1:${port}`,
         '--data', path.join(dir, 'data'), '--groups', path.join(dir, 'groups'),
         '--recordings', path.join(dir, 'recordings'),
-        '--ice-address', '127.0.0.1', '--log-level', 'warn',
+        '--ice-address', '127.0.0.1', '--log-level', 'warn', ...extraArgs,
       ],
       { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
     ),

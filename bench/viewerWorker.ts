@@ -15,6 +15,7 @@ if (!process.send) {
 let init: InitCommand | undefined;
 let stun: LoopbackStun | undefined;
 const viewers: LeanViewer[] = [];
+const byIndex = new Map<number, LeanViewer>();
 
 function reply(r: WorkerReply): void {
   process.send?.(r);
@@ -50,6 +51,18 @@ function count(c: CountCommand): Counts {
   return out;
 }
 
+/** The viewer with this index (created by an earlier 'open', or now). */
+function viewer(index: number): LeanViewer {
+  let v = byIndex.get(index);
+  if (!v) {
+    if (!init || !stun) throw new Error('viewer before init');
+    v = new LeanViewer({ url: init.url, group: init.group, index, stunPort: stun.port, mode: init.mode });
+    byIndex.set(index, v);
+    viewers.push(v);
+  }
+  return v;
+}
+
 async function handle(c: WorkerCommand): Promise<void> {
   switch (c.cmd) {
     case 'init':
@@ -57,15 +70,16 @@ async function handle(c: WorkerCommand): Promise<void> {
       stun ??= await startLoopbackStun();
       reply({ seq: c.seq, type: 'ok' });
       return;
+    case 'open': {
+      if (!init || !stun) throw new Error('open before init');
+      await Promise.all(c.indices.map((index) => viewer(index).open()));
+      reply({ seq: c.seq, type: 'ok' });
+      return;
+    }
     case 'join': {
-      if (!init || !stun) throw new Error('join before init');
-      const { url, group, mode, joinTimeoutMs } = init;
-      const stunPort = stun.port;
-      const batch = c.indices.map((index) => {
-        const v = new LeanViewer({ url, group, index, stunPort, mode });
-        viewers.push(v);
-        return v.run(joinTimeoutMs);
-      });
+      if (!init) throw new Error('join before init');
+      const { joinTimeoutMs } = init;
+      const batch = c.indices.map((index) => viewer(index).run(joinTimeoutMs));
       reply({ seq: c.seq, type: 'joined', timings: await Promise.all(batch) });
       return;
     }

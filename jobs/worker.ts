@@ -1,7 +1,7 @@
 /**
  * `npm run worker -- --redis URL --recordings DIR [--ffmpeg PATH] [--concurrency N] [--prefix P]`
  *
- * Runs the egress jobs (finalize, composite, hls-vod, thumbnail) from a BullMQ queue in this process; any
+ * Runs the egress jobs (finalize, composite, hls-vod, thumbnail, live-hls) from a BullMQ queue in this process; any
  * number of workers on any machines sharing the recordings folder may run at once. SIGTERM/SIGINT close
  * the queue: running jobs are aborted (ffmpeg killed) and retried by another worker, then the process exits.
  */
@@ -9,6 +9,7 @@ import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { registerEgressJobs } from '../src/egress/jobs/index.js';
+import { registerLiveHlsJob } from '../src/egress/live/register.js';
 import { BullMqQueue } from '../src/egress/queue/index.js';
 import { createLogger } from '../src/log.js';
 
@@ -97,6 +98,8 @@ async function main(): Promise<void> {
     concurrency: args.concurrency,
     ...(args.ffmpeg ? { ffmpegPath: args.ffmpeg } : {}),
   });
+  // live-hls: subscribes over WHEP to the URL in each job; STUN from the system's defaults (werift's).
+  registerLiveHlsJob(queue, { recordingsDir: args.recordings, log, ...(args.ffmpeg ? { ffmpegPath: args.ffmpeg } : {}) });
   log.info({ recordings: args.recordings, concurrency: args.concurrency }, 'lectern worker ready');
   process.stdout.write('lectern worker ready\n');
   let stopping = false;

@@ -12,6 +12,8 @@ export interface CliOptions {
   /** Lectern: gather ICE host candidates on these addresses only (default: every interface). */
   iceAddresses: string[] | undefined;
   redis: string | undefined;
+  /** Lectern: the ffmpeg binary for in-process jobs (default: @ffmpeg-installer's). */
+  ffmpeg: string | undefined;
   logLevel: string;
   help: boolean;
 }
@@ -26,12 +28,13 @@ export const USAGE = `Usage: npm start -- [options]
   --static DIR          folder of web client files (a Galène static/ folder works)
   --udp-range A-B       UDP port range for media
   --ice-address IP      gather ICE candidates on this address only (repeatable)
-  --redis URL           Redis for the job queue (default: jobs run in-process)
+  --redis URL           Redis for the job queue; \`npm run worker\` then runs the jobs (default: in-process)
+  --ffmpeg PATH         ffmpeg binary for in-process jobs (default: the bundled one)
   --log-level LEVEL     fatal, error, warn, info, debug, trace or silent (default info)
   --help                this text
 `;
 
-const VALUE_FLAGS = new Set(['http', 'data', 'groups', 'recordings', 'static', 'udp-range', 'ice-address', 'redis', 'log-level']);
+const VALUE_FLAGS = new Set(['http', 'data', 'groups', 'recordings', 'static', 'udp-range', 'ice-address', 'redis', 'ffmpeg', 'log-level']);
 const BOOL_FLAGS = new Set(['insecure', 'help']);
 
 function usageError(message: string): LecternError {
@@ -57,6 +60,7 @@ export function parseArgs(argv: readonly string[]): CliOptions {
     udpRange: undefined,
     iceAddresses: undefined,
     redis: undefined,
+    ffmpeg: undefined,
     logLevel: 'info',
     help: false,
   };
@@ -85,7 +89,11 @@ export function parseArgs(argv: readonly string[]): CliOptions {
       case 'static': opts.static = value; break;
       case 'udp-range': opts.udpRange = parseUdpRange(value); break;
       case 'ice-address': opts.iceAddresses = [...(opts.iceAddresses ?? []), value]; break;
-      case 'redis': opts.redis = value; break;
+      case 'redis':
+        if (!/^rediss?:\/\/[^/]/.test(value)) throw usageError(`--redis: expected redis://host:port, got "${value}"`);
+        opts.redis = value;
+        break;
+      case 'ffmpeg': opts.ffmpeg = value; break;
       case 'log-level': opts.logLevel = value; break;
     }
   }

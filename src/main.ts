@@ -27,6 +27,8 @@ async function main(): Promise<void> {
     groupsDir: cli.groups,
     recordingsDir: cli.recordings,
     staticDir: cli.static,
+    redis: cli.redis,
+    ffmpegPath: cli.ffmpeg,
     ice: { portRange: cli.udpRange, hostAddresses: cli.iceAddresses },
     log,
   });

@@ -5,14 +5,22 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { serverConfigReader } from './config/loadConfig.js';
 import { GroupStore } from './config/GroupStore.js';
-import { readIceServers } from './config/iceServers.js';
+import { mintIceServers, readIceServers, rtcConfiguration } from './config/iceServers.js';
+import { createEgress } from './egress/egress.js';
+import { LiveHlsController } from './egress/live/LiveHlsController.js';
 import type { IceOptions } from './forward/types.js';
 import { GroupRegistry } from './group/GroupRegistry.js';
+import { TokenStore } from './group/tokens/TokenStore.js';
 import type { Logger } from './log.js';
+import { HttpMediaEndpoints } from './signal/http-media/HttpMediaEndpoints.js';
 import { SignalServer } from './signal/wsServer.js';
 import { createApp, requestBase } from './web/app.js';
+import { GroupFileEditor } from './web/admin/GroupFileEditor.js';
 import { collectStats } from './web/stats.js';
 import { loadOrCreateCertificate } from './web/tls.js';
+import { ServerMetrics } from './web/metrics/ServerMetrics.js';
+import { EventBus } from './webhooks/events.js';
+import { WebhookDispatcher } from './webhooks/WebhookDispatcher.js';
 
 export interface ServerOptions {
   host: string | undefined;
@@ -22,6 +30,9 @@ export interface ServerOptions {
   groupsDir: string;
   recordingsDir: string;
   staticDir: string | undefined;
+  /** Redis for the job queue (BullMQ; workers run the jobs); without it jobs run in this process. */
+  redis?: string | undefined;
+  ffmpegPath?: string | undefined;
   ice: IceOptions;
   log: Logger;
 }
@@ -42,25 +53,103 @@ export async function startServer(opts: ServerOptions): Promise<LecternServer> {
   for (const err of store.errors()) log.error({ file: err.file, key: err.key }, err.message);
   fs.mkdirSync(opts.recordingsDir, { recursive: true });
 
-  const registry = new GroupRegistry(store, log.child({ component: 'registry' }), () => serverConfig().canonicalHost);
+  const events = new EventBus(log.child({ component: 'events' }));
+  const webhooks = new WebhookDispatcher(events, {
+    endpoints: () => serverConfig().webhooks ?? [],
+    log: log.child({ component: 'webhooks' }),
+  });
+  const tokens = new TokenStore({ file: path.join(opts.dataDir, 'var', 'tokens.jsonl'), log });
+  const registry = new GroupRegistry(
+    store,
+    log.child({ component: 'registry' }),
+    () => serverConfig().canonicalHost,
+    tokens,
+    events,
+  );
   const iceServersFile = path.join(opts.dataDir, 'ice-servers.json');
+  const egress = createEgress({
+    recordingsDir: opts.recordingsDir,
+    log,
+    ...(opts.redis ? { redis: opts.redis } : {}),
+    ...(opts.ffmpegPath ? { ffmpegPath: opts.ffmpegPath } : {}),
+    carryOverFile: path.join(opts.dataDir, 'var', 'unfinished-jobs.json'),
+    events,
+    liveIce: () => ({
+      iceServers: mintIceServers(readIceServers(iceServersFile, log)),
+      ...(opts.ice.hostAddresses ? { hostAddresses: opts.ice.hostAddresses } : {}),
+    }),
+  });
+  let listeningUrl = '';
+  const liveHls = new LiveHlsController({
+    queue: egress.queue,
+    events,
+    registry,
+    tokens,
+    baseUrl: () => serverConfig().proxyURL ?? listeningUrl,
+    log: log.child({ component: 'live-hls' }),
+  });
+  const metrics = new ServerMetrics({ registry, recorder: egress.recorder, jobStats: egress.jobStats, webhooks });
   const signal = new SignalServer({
     allowOrigin: () => serverConfig().allowOrigin ?? [],
     baseUrl: (req) =>
       requestBase({ protocol: opts.insecure ? 'http' : 'https', headers: req.headers }, serverConfig().proxyURL),
     deps: {
       registry,
-      media: { ice: opts.ice, rtcConfiguration: () => ({ iceServers: readIceServers(iceServersFile, log) }) },
+      recorder: egress.recorder,
+      media: {
+        ice: opts.ice,
+        rtcConfiguration: (clientId) =>
+          rtcConfiguration(readIceServers(iceServersFile, log), { clientId, relayOnly: serverConfig().relayOnly ?? false }),
+      },
+      observeJoin: (seconds) => metrics.observeJoin(seconds),
       log: log.child({ component: 'session' }),
     },
     log,
   });
+  const httpMedia = new HttpMediaEndpoints({
+    registry,
+    ice: opts.ice,
+    iceServers: () => mintIceServers(readIceServers(iceServersFile, log)),
+    allowOrigin: () => serverConfig().allowOrigin ?? [],
+    log: log.child({ component: 'http-media' }),
+  });
   const app = createApp({
+    httpMedia,
     registry,
     staticDir: opts.staticDir,
     proxyURL: () => serverConfig().proxyURL,
     admins: () => serverConfig().users ?? {},
     stats: () => collectStats(registry),
+    recordings: {
+      dir: opts.recordingsDir,
+      describe: (g) => store.resolve(g),
+      jobs: egress.jobs,
+      ...(opts.ffmpegPath ? { ffmpegPath: opts.ffmpegPath } : {}),
+    },
+    adminApi: {
+      admins: () => serverConfig().users ?? {},
+      group: (name) => store.get(name),
+      tokens,
+      canonicalHost: () => serverConfig().canonicalHost,
+      files: new GroupFileEditor(opts.groupsDir, () => serverConfig().writableGroups, () => store.load()),
+      stats: () => collectStats(registry),
+      allowAdminOrigin: () => serverConfig().allowAdminOrigin,
+      log: log.child({ component: 'admin-api' }),
+    },
+    hls: {
+      dir: opts.recordingsDir,
+      describe: (g) => store.resolve(g),
+      tokens,
+      canonicalHost: () => serverConfig().canonicalHost,
+      allowOrigin: () => serverConfig().allowOrigin ?? [],
+      log: log.child({ component: 'hls' }),
+    },
+    metrics: {
+      token: () => serverConfig().metricsToken,
+      text: () => metrics.text(),
+      contentType: metrics.contentType,
+      log: log.child({ component: 'metrics' }),
+    },
     log,
   });
 
@@ -81,6 +170,8 @@ export async function startServer(opts: ServerOptions): Promise<LecternServer> {
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `${opts.insecure ? 'http' : 'https'}://${host}:${address.port}`;
   log.info({ url }, 'Lectern is listening');
+  // Workers reach this server at proxyURL when set; otherwise at the bound address (loopback if it is a wildcard).
+  listeningUrl = `${opts.insecure ? 'http' : 'https'}://${['0.0.0.0', '::'].includes(address.address) ? '127.0.0.1' : host}:${address.port}`;
 
   let closing: Promise<void> | undefined;
   return {
@@ -88,11 +179,19 @@ export async function startServer(opts: ServerOptions): Promise<LecternServer> {
     url,
     close: () =>
       (closing ??= (async () => {
-        signal.close();
+        // No new connections from here on; the open ones end below.
+        const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+        liveHls.close();
+        // Recordings are finished (and their jobs kept) while their publishers are still connected.
+        await egress.close();
+        await webhooks.close();
+        signal.close(); // every client is told: WebSocket close 1001 "server shutting down"
+        httpMedia.close();
         registry.close();
         store.close();
+        tokens.close();
         server.closeAllConnections();
-        await new Promise<void>((resolve) => server.close(() => resolve()));
+        await stopped;
       })()),
   };
 }

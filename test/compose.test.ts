@@ -25,7 +25,7 @@ const words = (c: string[] | string | undefined) => (Array.isArray(c) ? c.join('
 
 describe('docker-compose.yml', () => {
   it('has lectern, redis and worker services and the shared recordings volume', () => {
-    expect(Object.keys(compose.services).sort()).toEqual(['lectern', 'redis', 'worker']);
+    expect(Object.keys(compose.services).sort()).toEqual(['coturn', 'lectern', 'redis', 'worker']);
     expect(compose.volumes).toHaveProperty('recordings');
     expect(svc('lectern').volumes).toContain('recordings:/recordings');
     expect(svc('worker').volumes).toContain('recordings:/recordings');
@@ -56,6 +56,15 @@ describe('docker-compose.yml', () => {
     expect(words(svc('lectern').healthcheck?.test)).toContain('/public-groups.json');
     expect(words(svc('redis').healthcheck?.test)).toContain('redis-cli ping');
     expect(String(svc('redis').image)).toMatch(/^redis:/);
+  });
+
+  it('has an optional coturn service, only under the turn profile, using the shared-secret (hmac-sha1) scheme', () => {
+    expect(svc('coturn').profiles).toEqual(['turn']);
+    expect(String(svc('coturn').image)).toMatch(/^coturn\/coturn:/);
+    const cmd = words(svc('coturn').command);
+    expect(cmd).toContain('--use-auth-secret');
+    expect(cmd).toMatch(/--static-auth-secret=\$\{TURN_SECRET/);
+    for (const name of ['lectern', 'redis', 'worker']) expect(svc(name).profiles).toBeUndefined();
   });
 
   it('the Dockerfile builds the client and starts the server', () => {

@@ -1,20 +1,17 @@
 import bcrypt from 'bcryptjs';
-import { createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
+import { pbkdf2Sync, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from './helpers/testServer.js';
 import { WsClient } from './helpers/wsClient.js';
+import { signHs256 } from './helpers/jwt.js';
 
 const salt = randomBytes(8);
 const pbkdf2Key = pbkdf2Sync('pbkdf2-pw', salt, 4096, 32, 'sha256');
 const hsKey = randomBytes(32);
 
-function jwt(claims: Record<string, unknown>): string {
-  const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
-  const body = `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64(claims)}`;
-  return `${body}.${createHmac('sha256', hsKey).update(body).digest('base64url')}`;
-}
+const jwt = (claims: Record<string, unknown>) => signHs256(hsKey, claims);
 
 describe('configuration in Galène formats, through the protocol', () => {
   let server: TestServer;

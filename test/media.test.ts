@@ -169,6 +169,26 @@ describe('a lecture through the protocol', () => {
     stopFeeding = stopFeeding2;
   });
 
+  it('a successor that ends before it was announced does not leave the stream it replaced behind', async () => {
+    // A -> B -> C where B never sends media (so it is never announced): when C takes over, A ends too.
+    const silent = createPublisherPeer({ stunPort: stun.port });
+    const oldId = streamId;
+    const silentId = await teacher.publish('camera', silent, oldId);
+    const pub3 = createPublisherPeer({ stunPort: stun.port });
+    const stopFeeding3 = feed(pub3);
+    streamId = await teacher.publish('camera', pub3, silentId);
+    await waitFor(() => viewers.every((v) => v.streams.get(streamId)?.viewer.video.length), 20_000, 'media of the last stream');
+    await waitFor(
+      () => viewers.every((v) => v.ws.received.some((m) => m.type === 'close' && m.id === oldId)),
+      10_000,
+      'the first stream to close',
+    );
+    stopFeeding();
+    await Promise.all([pub.close(), silent.close()]);
+    pub = pub3;
+    stopFeeding = stopFeeding3;
+  });
+
   it('renegotiate from a viewer gets a fresh offer with an ICE restart, and media keeps flowing', async () => {
     const v = viewers[0]!;
     const peer = v.streams.get(streamId)!.viewer;

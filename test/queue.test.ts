@@ -3,6 +3,9 @@
  * (127.0.0.1:6379 when it answers, else a redis-server started here on a free port and stopped afterwards).
  */
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { LecternError } from '../src/errors.js';
 import {
@@ -273,4 +276,39 @@ describe('BullMqQueue across a Redis outage', () => {
     }
     expect(crashes).toEqual([]);
   });
+});
+
+describe('BullMqQueue across a Redis restart', () => {
+  it('jobs queued and running while Redis restarts all complete: none is lost', async () => {
+    const port = await freePort();
+    const dir = mkdtempSync(join(tmpdir(), 'lectern-redis-'));
+    let redis = await spawnRedis(port, { persistIn: dir });
+    const q = new BullMqQueue({ redis: `redis://127.0.0.1:${port}`, prefix: testPrefix(), addTimeoutMs: 1000, backoffMs: 50 });
+    const ran: number[] = [];
+    try {
+      q.process<{ n: number }, number>('restart', async (d) => {
+        ran.push(d.n);
+        await sleep(1000);
+        return d.n * 10;
+      });
+      const ids = [];
+      for (const n of [1, 2, 3]) ids.push(await q.add('restart', { n }));
+      await waitFor('the first job to start', () => ran.length > 0 || undefined);
+
+      await stopRedis(redis); // SIGKILL, mid-job
+      await sleep(300);
+      redis = await spawnRedis(port, { persistIn: dir });
+
+      for (const [i, id] of ids.entries()) {
+        expect(await waitFor(`job ${i + 1} to complete`, async () => {
+          const j = await q.getJob(id).catch(() => undefined);
+          return j?.state === 'completed' ? j : undefined;
+        }, 90_000)).toMatchObject({ result: (i + 1) * 10 });
+      }
+    } finally {
+      await q.close();
+      await stopRedis(redis);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });

@@ -57,7 +57,7 @@ describe("Lectern's web client: meeting view", () => {
     await server?.stop();
   });
 
-  it('three participants all publish and each sees the other two, with a speaker highlighted', async () => {
+  it('three participants all publish and each sees the other two, with a speaker highlighted and announced', async () => {
     for (const name of NAMES) {
       const ctx = await newLoopbackContext(browser, server.url);
       contexts.push(ctx);
@@ -86,14 +86,27 @@ describe("Lectern's web client: meeting view", () => {
       await expect(w.page.getByRole('button', { name: 'Microphone', exact: true }).getAttribute('aria-pressed')).resolves.toBe('true');
       await expect(w.page.locator('figure[data-role="local-tile"] video').count()).resolves.toBe(1);
     }
-    // Chromium's fake microphone beeps: some tile on every page is highlighted as the speaker now and then.
+    // Chromium's fake microphone beeps: some tile on every page is highlighted as the speaker now and then, and
+    // a live region says who (read in the same turn as the highlight, which one poll sets with it).
     for (const w of watches) {
-      await waitUntil(
-        `${w.name} to highlight a speaker`,
-        () => w.page.evaluate(() => document.querySelectorAll('figure.tile[data-speaking="true"]').length),
-        (n) => n === 1,
+      const seen = await waitUntil(
+        `${w.name} to highlight a speaker and announce it`,
+        () =>
+          w.page.evaluate(() => {
+            const lit = [...document.querySelectorAll('figure.tile[data-speaking="true"]')] as HTMLElement[];
+            const region = document.querySelector('.speaker-announce');
+            return {
+              highlighted: lit.map((f) => f.dataset.username ?? ''),
+              announced: region?.textContent ?? '',
+              live: region?.getAttribute('aria-live') ?? '',
+            };
+          }),
+        (s) => s.highlighted.length === 1,
         STEP_MS,
       );
+      expect(NAMES).toContain(seen.highlighted[0]);
+      expect(seen.announced).toBe(`${seen.highlighted[0]} is speaking`);
+      expect(seen.live).toBe('polite');
     }
     for (const w of watches) await saveScreenshot(w.page, `webclient-meeting-${w.name}`);
   });

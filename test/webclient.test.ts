@@ -3,13 +3,14 @@
  * three viewers watch and listen, chat reaches everyone, a screen share becomes the viewers' main view, and
  * one user does it all with the keyboard only.
  */
-import { createHmac, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildClient } from '../src/web/client/build.js';
 import { checkPagesAfterTest, launchBrowser, newLoopbackContext, PageWatch, saveScreenshot, type LoopbackContext } from './helpers/browser.js';
 import { startTestServer, type TestServer } from './helpers/testServer.js';
 import { waitUntil as waitUntilMs } from './helpers/wait.js';
+import { signHs256 } from './helpers/jwt.js';
 
 const GROUP = 'lecture';
 const STEP_MS = 30_000;
@@ -18,11 +19,7 @@ const TOKEN_GROUP = 'seminar';
 const hsKey = randomBytes(32);
 
 /** A JWT signed with the seminar group's HS256 key. */
-function jwt(claims: Record<string, unknown>): string {
-  const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
-  const body = `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64(claims)}`;
-  return `${body}.${createHmac('sha256', hsKey).update(body).digest('base64url')}`;
-}
+const jwt = (claims: Record<string, unknown>) => signHs256(hsKey, claims);
 
 /** Drops the page's WebSocket as a network failure would (the client must reconnect and rejoin). */
 async function dropSocket(page: Page): Promise<void> {

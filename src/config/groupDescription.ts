@@ -114,9 +114,24 @@ export function buildGroupDescription(input: GroupFileInput, meta: FileMeta): Bu
     ...optionalString('authServer', input.authServer),
     ...optionalString('authPortal', input.authPortal),
     codecs,
-    hls: input.hls ?? false,
+    hls: input.hls ?? isLecture(users, wildcardUser),
   };
   return { value: Object.freeze(desc), warnings };
+}
+
+/**
+ * The default of `hls`: on for a lecture, i.e. a group where some named user may present and nobody else
+ * may (neither the wildcard user nor the empty username ""). Meetings, where anyone may present, and
+ * groups nobody can present in, default to off.
+ */
+function isLecture(users: Record<string, UserEntry>, wildcard: UserEntry | undefined): boolean {
+  const presents = (e: UserEntry | undefined) => {
+    if (!e) return false;
+    const p = e.permissions;
+    return typeof p === 'string' ? p === 'op' || p === 'present' : p.includes('present');
+  };
+  if (presents(wildcard) || presents(users[''])) return false;
+  return Object.entries(users).some(([name, e]) => name !== '' && presents(e));
 }
 
 /**

@@ -4,8 +4,8 @@ import type { Logger } from '../log.js';
 import { ConfigError } from './ConfigError.js';
 import { normalizeUsers } from './groupDescription.js';
 import { readConfigFile } from './readConfigFile.js';
-import { serverFileSchema } from './schema.js';
-import type { ServerFileConfig } from './types.js';
+import { serverFileSchema, type ServerFileInput } from './schema.js';
+import type { ServerFileConfig, WebhookConfig } from './types.js';
 
 export const SERVER_CONFIG_FILE = 'config.json';
 
@@ -39,6 +39,20 @@ export function loadServerConfig(dataDir: string, log?: Logger): ServerFileConfi
     ...(input.proxyURL ? { proxyURL: input.proxyURL } : {}),
     ...(input.canonicalHost ? { canonicalHost: input.canonicalHost } : {}),
     ...(input.redis ? { redis: input.redis } : {}),
+    ...(input.metricsToken ? { metricsToken: input.metricsToken } : {}),
+    ...(input.webhooks?.length ? { webhooks: Object.freeze(input.webhooks.map(normalizeWebhook)) } : {}),
+    ...(input.relayOnly ? { relayOnly: true } : {}),
+  });
+}
+
+function normalizeWebhook(w: NonNullable<ServerFileInput['webhooks']>[number]): WebhookConfig {
+  return Object.freeze({
+    url: w.url,
+    secret: w.secret,
+    ...(w.events ? { events: Object.freeze([...w.events]) } : {}),
+    ...(w.attempts != null ? { attempts: w.attempts } : {}),
+    ...(w.backoffMs != null ? { backoffMs: w.backoffMs } : {}),
+    ...(w.timeoutMs != null ? { timeoutMs: w.timeoutMs } : {}),
   });
 }
 

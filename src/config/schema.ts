@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { NAMED_PERMISSION_SETS, PBKDF2_HASHES } from './types.js';
+import { EVENT_TYPES } from '../webhooks/events.js';
 
 // The normalized shapes, re-exported for convenience (the schemas below describe the files on disk).
 export type { GroupDescription, Jwk, Password, ServerFileConfig, UserEntry, UserMap } from './types.js';
@@ -102,6 +103,18 @@ export const groupFileSchema = z.strictObject({
 });
 export type GroupFileInput = z.infer<typeof groupFileSchema>;
 
+/** A webhook endpoint (Lectern extension): events POSTed as JSON, signed with `secret`. */
+export const webhookSchema = z.strictObject({
+  url: urlString(['http:', 'https:']),
+  /** Only these events (all when absent). */
+  events: z.array(z.enum(EVENT_TYPES)).nullish(),
+  secret: z.string().min(1, { message: 'secret must not be empty' }),
+  /** Tries per event (default 5), first retry delay (default 1000 ms, doubling), per-try timeout (default 5000 ms). */
+  attempts: z.number().int().min(1).max(20).nullish(),
+  backoffMs: z.number().int().min(1).max(3_600_000).nullish(),
+  timeoutMs: z.number().int().min(1).max(120_000).nullish(),
+});
+
 export const serverFileSchema = z.strictObject({
   users: usersSchema.nullish(),
   writableGroups: z.boolean().nullish(),
@@ -113,5 +126,10 @@ export const serverFileSchema = z.strictObject({
   admin: z.array(legacyPatternSchema).nullish(),
   // Lectern extension.
   redis: urlString(['redis:', 'rediss:']).nullish(),
+  /** Bearer token required by /metrics. */
+  metricsToken: z.string().min(1).nullish(),
+  webhooks: z.array(webhookSchema).nullish(),
+  /** Clients get iceTransportPolicy "relay" (Galène's -relay-only). */
+  relayOnly: z.boolean().nullish(),
 });
 export type ServerFileInput = z.infer<typeof serverFileSchema>;

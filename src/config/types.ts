@@ -83,7 +83,10 @@ export interface GroupDescription {
   readonly authPortal?: string;
   /** Codec names as written; default `["vp8","opus"]` when absent or empty. */
   readonly codecs: readonly string[];
-  /** Lectern extension: serve a live HLS feed of this group. */
+  /**
+   * Lectern extension: serve a live HLS feed of this group (`/group/<g>/.hls/`). Default: on for a lecture,
+   * i.e. some named user may present and neither the wildcard user nor the user "" may (groupDescription.ts).
+   */
   readonly hls: boolean;
 }
 
@@ -104,4 +107,21 @@ export interface ServerFileConfig {
   readonly canonicalHost?: string;
   /** Lectern extension: Redis URL for the job queue (BullMQ); absent means the in-process queue. */
   readonly redis?: string;
+  /** Lectern extension: bearer token required by /metrics (open when absent). */
+  readonly metricsToken?: string;
+  /** Lectern extension: webhook endpoints (none when absent). */
+  readonly webhooks?: readonly WebhookConfig[];
+  /** Lectern extension: clients relay all media through TURN (iceTransportPolicy "relay"). */
+  readonly relayOnly?: boolean;
+}
+
+/** One webhook endpoint of config.json. */
+export interface WebhookConfig {
+  readonly url: string;
+  /** The event types sent; absent means all. */
+  readonly events?: readonly string[];
+  readonly secret: string;
+  readonly attempts?: number;
+  readonly backoffMs?: number;
+  readonly timeoutMs?: number;
 }

@@ -1,18 +1,7 @@
 import { EventEmitter } from 'node:events';
 import {
   MediaStream,
-  ReceiverEstimatedMaxBitrate,
   RTCPeerConnection,
-  RtcpPayloadSpecificFeedback,
-  RtcpRrPacket,
-  RtcpSenderInfo,
-  RtcpSourceDescriptionPacket,
-  RtcpSrPacket,
-  RtcpTransportLayerFeedback,
-  SourceDescriptionChunk,
-  SourceDescriptionItem,
-  type GenericNack,
-  type RtcpPacket,
   type RTCDtlsTransport,
   type RTCRtpTransceiver,
 } from 'werift';
@@ -20,6 +9,7 @@ import { errorMessage, LecternError } from '../errors.js';
 import type { UpConnection } from '../ingest/UpConnection.js';
 import type { Logger } from '../log.js';
 import { CODECS } from './codecs.js';
+import { LayerSelector } from './LayerSelector.js';
 import {
   addCandidate,
   gatheringComplete,
@@ -28,6 +18,7 @@ import {
   weriftCodec,
   type IceCandidateInit,
 } from './peerConfig.js';
+import { routeViewerRtcp, sendSenderReports } from './viewerRtcp.js';
 import { RtpDownTrack, type DownTrackCounters } from './RtpDownTrack.js';
 import { finalizeOffer, looksLikeSdp } from './sdpText.js';
 import type { ConnStats, IceOptions, StreamRequest, TrackKind, UpTrack } from './types.js';
@@ -54,7 +45,6 @@ export interface DownConnectionEvents {
 
 const SR_INTERVAL_MS = 500;
 /** RTPFB format 1 (RFC 4585); werift's classes are matched by format, not instanceof. */
-const GENERIC_NACK = 1;
 const REQUESTS: readonly StreamRequest[] = ['audio', 'video', 'video-low'];
 
 interface Slot {
@@ -86,6 +76,8 @@ export class DownConnection extends EventEmitter<DownConnectionEvents> {
   private readonly watched = new WeakSet<RTCDtlsTransport>();
   private readonly unsubscribers: (() => void)[] = [];
   private requested = new Set<StreamRequest>();
+  /** The simulcast layer of the video (when the up stream has several), from the viewer's rate. */
+  private readonly layers = new LayerSelector();
   private connected = false;
   private offered = false;
   private srTimer: NodeJS.Timeout | undefined;
@@ -167,9 +159,48 @@ export class DownConnection extends EventEmitter<DownConnectionEvents> {
   /** Galène's requestStream: which of audio/video/video-low to forward. Dropping video stops it at once. */
   setRequest(request: readonly string[]): void {
     if (this.closed) return;
+    const wasPinned = this.pinnedLow();
     this.requested = parseRequest(request);
+    if (this.pinnedLow() !== wasPinned) {
+      // Leaving video-low: start from the best layer, the rate controller moves down if it must.
+      const n = this.videoLayers().length;
+      this.layers.reset(this.pinnedLow() ? Math.max(0, n - 1) : 0, Date.now());
+    }
     if (this.connected) this.route();
     if (this.missingTransceiver()) this.emit('negotiationneeded');
+  }
+
+  /** The index of the video layer this viewer is on or moving to (0 = best; -1 if none), for tests and stats. */
+  get videoLayer(): number {
+    const t = this.slots.get('video')?.track;
+    const s = t?.pending ?? t?.source;
+    return s ? this.videoLayers().indexOf(s) : -1;
+  }
+
+  private pinnedLow(): boolean {
+    return this.requested.has('video-low') && !this.requested.has('video');
+  }
+
+  private videoLayers(): UpTrack[] {
+    return this.up.tracks().filter((t) => t.kind === 'video');
+  }
+
+  /**
+   * Every SR interval: the best simulcast layer this viewer can take now (LayerSelector, from the down
+   * track's RateController and the layers' measured bitrates); a change starts a switch in the down track.
+   */
+  private adaptLayer(now: number): void {
+    const slot = this.slots.get('video');
+    if (!slot || !this.wants('video') || !slot.track.source) return;
+    const layers = this.videoLayers();
+    if (layers.length < 2) return;
+    const bitrates = layers.map((t) => t.bitrate(now));
+    const before = this.layers.layer;
+    const i = this.layers.choose(bitrates, slot.track.maxBitrate(), this.pinnedLow(), now);
+    if (i !== before) {
+      this.log.debug({ from: layers[before]?.rid, to: layers[i]?.rid, limit: slot.track.maxBitrate(), bitrates }, 'layer switch');
+      slot.track.setSource(layers[i]);
+    }
   }
 
   private ensureTransceivers(): void {
@@ -207,11 +238,15 @@ export class DownConnection extends EventEmitter<DownConnectionEvents> {
     return (['audio', 'video'] as const).some((k) => this.wants(k) && !this.slots.has(k) && this.kinds.has(k) && this.upTrackOf(k));
   }
 
-  /** The up track a kind is forwarded from: for video the first layer, or the last one for 'video-low'. */
+  /**
+   * The up track a kind is forwarded from: for video the layer chosen by rate (the first one at start), or
+   * the last one for 'video-low'.
+   */
   private upTrackOf(kind: TrackKind): UpTrack | undefined {
     const tracks = this.up.tracks().filter((t) => t.kind === kind);
-    if (kind === 'video' && this.requested.has('video-low') && !this.requested.has('video')) return tracks[tracks.length - 1];
-    return tracks[0];
+    if (kind !== 'video' || tracks.length < 2) return tracks[0];
+    if (this.pinnedLow()) return tracks[tracks.length - 1];
+    return tracks[Math.min(this.layers.layer, tracks.length - 1)];
   }
 
   /** Attaches each DownTrack to the up track it should forward now (or detaches it). */
@@ -250,71 +285,16 @@ export class DownConnection extends EventEmitter<DownConnectionEvents> {
       const dtls = t.dtlsTransport;
       if (!dtls || this.watched.has(dtls)) continue;
       this.watched.add(dtls);
-      const sub = dtls.onRtcp.subscribe((packet) => this.handleRtcp(packet));
+      const sub = dtls.onRtcp.subscribe((packet) => routeViewerRtcp(packet, this.bySsrc));
       this.unsubscribers.push(sub.unSubscribe);
-    }
-  }
-
-  private handleRtcp(packet: RtcpPacket): void {
-    switch (packet.type) {
-      case RtcpTransportLayerFeedback.type: {
-        const fb = (packet as RtcpTransportLayerFeedback).feedback;
-        if (fb?.count === GENERIC_NACK) {
-          const nack = fb as GenericNack;
-          this.bySsrc.get(nack.mediaSourceSsrc)?.handleNack(nack.lost);
-        }
-        break;
-      }
-      case RtcpPayloadSpecificFeedback.type: {
-        const fb = (packet as RtcpPayloadSpecificFeedback).feedback;
-        if (!fb) break;
-        if (fb.count === ReceiverEstimatedMaxBitrate.count) {
-          const remb = fb as ReceiverEstimatedMaxBitrate;
-          for (const ssrc of remb.ssrcFeedbacks) this.bySsrc.get(ssrc)?.handleRemb(Number(remb.bitrate));
-        } else if (fb.count === 1) {
-          this.bySsrc.get(fb.mediaSsrc)?.handleKeyframeRequest(); // PLI
-        } else if (fb.count === 4) {
-          // FIR: the media SSRC is in the FCI entries (the header's is 0)
-          const entries = (fb as { fir?: { ssrc: number }[] }).fir ?? [];
-          for (const e of entries) this.bySsrc.get(e.ssrc)?.handleKeyframeRequest();
-        }
-        break;
-      }
-      case RtcpRrPacket.type:
-      case RtcpSrPacket.type:
-        for (const r of (packet as RtcpRrPacket | RtcpSrPacket).reports) this.bySsrc.get(r.ssrc)?.handleReport(r);
-        break;
     }
   }
 
   private sendSenderReports(): void {
     if (this.closed || !this.connected) return;
     const now = Date.now();
-    const packets: RtcpPacket[] = [];
-    const chunks: SourceDescriptionChunk[] = [];
-    let dtls: RTCDtlsTransport | undefined;
-    for (const { transceiver, track } of this.slots.values()) {
-      const sr = track.senderReport(now);
-      if (!sr) continue;
-      dtls ??= transceiver.dtlsTransport;
-      packets.push(
-        new RtcpSrPacket({
-          ssrc: sr.ssrc,
-          senderInfo: new RtcpSenderInfo({
-            ntpTimestamp: sr.ntpTimestamp,
-            rtpTimestamp: sr.rtpTimestamp,
-            packetCount: sr.packetCount,
-            octetCount: sr.octetCount,
-          }),
-        }),
-      );
-      chunks.push(
-        new SourceDescriptionChunk({ source: sr.ssrc, items: [new SourceDescriptionItem({ type: 1, text: this.pc.cname })] }),
-      );
-    }
-    if (!dtls || dtls.state !== 'connected' || packets.length === 0) return;
-    packets.push(new RtcpSourceDescriptionPacket({ chunks }));
-    dtls.sendRtcp(packets).catch(() => undefined);
+    this.adaptLayer(now);
+    sendSenderReports(this.slots.values(), this.pc.cname, now);
   }
 
   /** Per-kind packet counters (for metrics and tests; never logged per packet). */

@@ -2,6 +2,7 @@ import { RtpHeader, RtpPacket } from 'werift';
 import { describe, expect, it } from 'vitest';
 import { CODECS } from './codecs.js';
 import { PacketCache } from './PacketCache.js';
+import { MIN_LOSS_RATE } from './RateController.js';
 import { RtpDownTrack, type RtpSink } from './RtpDownTrack.js';
 import type { DownTrack, Replay, UpTrack } from './types.js';
 
@@ -52,10 +53,16 @@ class FakeUp implements UpTrack {
   rtpTimeAt(nowMs: number) {
     return nowMs * 90;
   }
+  senderClock() {
+    return undefined;
+  }
+  bitrate() {
+    return 0;
+  }
   /** What the real up track does per packet. */
   push(p: RtpPacket, keyframe = false) {
     this.cache.put(p.header.sequenceNumber, p);
-    for (const d of this.downs) d.write(p, keyframe);
+    for (const d of [...this.downs]) d.write(p, keyframe); // over a copy, as RtpUpTrack (copy-on-write)
   }
 }
 
@@ -67,6 +74,8 @@ interface Sent {
   marker: boolean;
   ext: boolean;
   payload: Buffer;
+  /** A copy of the bytes sent (the payload may be the track's reused scratch buffer). */
+  bytes: Buffer;
 }
 
 function setup(kind: 'audio' | 'video' = 'video') {
@@ -82,6 +91,7 @@ function setup(kind: 'audio' | 'video' = 'video') {
         marker: h.marker,
         ext: (wire[0]! & 0x10) !== 0,
         payload,
+        bytes: Buffer.from(payload),
       });
     },
   };
@@ -159,24 +169,120 @@ describe('RtpDownTrack', () => {
     expect(up.keyframeRequests).toBe(0);
   });
 
-  it('after switching to a source with nothing cached, waits for its keyframe and stays continuous', () => {
+  it('a layer switch keeps the old layer until the new one\'s keyframe, then continues without a gap', () => {
     const { down, up, sent } = setup();
     down.setSource(up);
     up.push(pkt(10, 1000));
     up.push(pkt(11, 4000));
     const other = new FakeUp();
     down.setSource(other);
-    expect(up.downs.size).toBe(0);
+    expect(down.pending).toBe(other);
     expect(other.keyframeRequests).toBe(1);
-    other.push(pkt(7000, 50, undefined, 2222));
+    other.push(pkt(7000, 50, undefined, 2222)); // not a keyframe: not sent
+    up.push(pkt(12, 7000)); // the old layer still flows
     other.push(pkt(7001, 3050, undefined, 2222), true);
+    expect(up.downs.size).toBe(0);
+    expect(down.source).toBe(other);
     other.push(pkt(7002, 3050, undefined, 2222));
+    up.push(pkt(13, 10000)); // detached: not delivered
     expect(sent.map((s) => [s.seq, s.ts])).toEqual([
       [10, 1000],
       [11, 4000],
       [12, 7000],
-      [13, 7000],
+      [13, 10000],
+      [14, 10000],
     ]);
+    expect(down.counters.switches).toBe(1);
+  });
+
+  it('switching back before the keyframe cancels the switch', () => {
+    const { down, up, sent } = setup();
+    down.setSource(up);
+    up.push(pkt(10, 1000));
+    const other = new FakeUp();
+    down.setSource(other);
+    down.setSource(up);
+    expect(down.pending).toBeUndefined();
+    expect(other.downs.size).toBe(0);
+    other.push(pkt(7001, 3050, undefined, 2222), true);
+    up.push(pkt(11, 4000));
+    expect(sent.map((s) => s.seq)).toEqual([10, 11]);
+  });
+
+  it('asks the new layer for a keyframe again while waiting for one', () => {
+    const { down, up, clock } = setup();
+    down.setSource(up);
+    up.push(pkt(10, 1000));
+    const other = new FakeUp();
+    down.setSource(other);
+    other.push(pkt(1, 1, undefined, 2222));
+    expect(other.keyframeRequests).toBe(1);
+    clock.advance(1000);
+    other.push(pkt(2, 2, undefined, 2222));
+    expect(other.keyframeRequests).toBe(2);
+  });
+
+  it.each([
+    // last old (seq, ts), first new (seq, ts): the new layer continues at seq+1, ts + one frame (3000)
+    ['no wrap', [100, 90_000], [5000, 1_000_000]],
+    ['old seq at 65535', [65535, 90_000], [10, 5]],
+    ['new seq near 65535', [200, 7], [65534, 0xffffff00]],
+    ['old ts near 2^32', [300, 0xfffffa00], [40, 123]],
+    ['new ts near 2^32, old just past it', [400, 100], [41, 0xfffffff0]],
+  ] as const)('switch arithmetic at the wraps: %s', (_n, [oldSeq, oldTs], [newSeq, newTs]) => {
+    const { down, up, sent } = setup();
+    down.setSource(up);
+    up.push(pkt(oldSeq - 1, oldTs - 3000));
+    up.push(pkt(oldSeq, oldTs));
+    const other = new FakeUp();
+    down.setSource(other);
+    other.push(pkt(newSeq, newTs, undefined, 2222), true);
+    other.push(pkt(newSeq + 1, newTs, undefined, 2222));
+    other.push(pkt(newSeq + 2, newTs + 3000, undefined, 2222));
+    const out = sent.slice(2);
+    expect(out.map((s) => s.seq)).toEqual([1, 2, 3].map((i) => (oldSeq + i) & 0xffff));
+    expect(out.map((s) => s.ts)).toEqual([3000, 3000, 6000].map((d) => (oldTs + d) >>> 0));
+    // NACKs for the new layer's packets are answered from it, with the viewer's SSRC
+    sent.length = 0;
+    down.handleNack([(oldSeq + 2) & 0xffff]);
+    expect(sent).toHaveLength(1);
+    expect(sent[0]).toMatchObject({ ssrc: 4242, seq: (oldSeq + 2) & 0xffff, bytes: Buffer.from([(newSeq + 1) & 0xff]) });
+  });
+
+  it('rewrites VP8 picture ids across a switch without touching the shared payload', () => {
+    const { down, up, sent } = setup();
+    const vp8 = (pic: number, key = false) => Buffer.from([0x90, 0xc0, 0x80 | (pic >> 8), pic & 0xff, pic & 0xff, key ? 0 : 1]);
+    down.setSource(up);
+    const a = vp8(0x7fff);
+    up.push(pkt(10, 1000, a));
+    expect(sent[0]!.payload).toBe(a);
+    const other = new FakeUp();
+    down.setSource(other);
+    const k = vp8(300, true);
+    other.push(pkt(50, 1, k, 2222), true);
+    other.push(pkt(51, 3001, vp8(301), 2222));
+    expect(sent.slice(1).map((s) => ((s.bytes[2]! & 0x7f) << 8) | s.bytes[3]!)).toEqual([0, 1]);
+    expect(sent.slice(1).map((s) => s.bytes[4])).toEqual([0, 1]); // TL0PICIDX follows too (255 -> 0)
+    expect(k[3]).toBe(300 & 0xff);
+  });
+
+  it('after a switch, NACKs for the old layer\'s last packets are answered from its cache, numbered as sent', () => {
+    const { down, up, sent } = setup();
+    const vp8 = (pic: number, key = false) => Buffer.from([0x90, 0xc0, 0x80 | (pic >> 8), pic & 0xff, pic & 0xff, key ? 0 : 1]);
+    down.setSource(up);
+    up.push(pkt(65534, 1000, vp8(10)));
+    up.push(pkt(65535, 4000, vp8(11))); // lost on the way to the viewer
+    const other = new FakeUp();
+    down.setSource(other);
+    other.push(pkt(900, 77, vp8(5000, true), 2222), true); // sent as seq 0, picture 12
+    other.push(pkt(901, 3077, vp8(5001), 2222));
+    sent.length = 0;
+    down.handleNack([65535, 1]);
+    expect(sent.map((s) => [s.ssrc, s.seq, s.ts, ((s.bytes[2]! & 0x7f) << 8) | s.bytes[3]!])).toEqual([
+      [4242, 65535, 4000, 11],
+      [4242, 1, 4000 + 3000 + 3000, 13],
+    ]);
+    expect(up.nacked).toEqual([]);
   });
 
   it('audio starts with the next packet, no replay', () => {
@@ -207,7 +313,9 @@ describe('RtpDownTrack', () => {
     expect(st.loss).toBe(0.25);
     expect(st.jitter).toBe(10);
     expect(st.rtt).toBeCloseTo(50, 0);
-    expect(st.maxBitrate).toBe(750_000);
+    // 25% loss while sending almost nothing: the loss estimate (at its floor) is now below the REMB.
+    expect(st.maxBitrate).toBe(MIN_LOSS_RATE);
+    expect(down.maxBitrate()).toBe(MIN_LOSS_RATE);
   });
 
   it('sends no sender report before the first packet', () => {

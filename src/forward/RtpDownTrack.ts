@@ -1,8 +1,10 @@
 import { RtpHeader, type RtpPacket } from 'werift';
+import { RateController } from './RateController.js';
 import { RateEstimator } from './RateEstimator.js';
 import { compactNtp, ntpFromMs, rttFromReport } from './rtcp.js';
 import { add16, add32 } from './seq.js';
 import { SeqRewriter } from './SeqRewriter.js';
+import { Vp8Rewriter } from './Vp8Rewriter.js';
 import type { DownTrack, TrackKind, TrackStats, UpTrack } from './types.js';
 
 /**
@@ -46,6 +48,8 @@ export interface RtpDownTrackOptions {
 /** Retransmissions of the same packet to the same viewer are at least this far apart. */
 const RETRANSMIT_GUARD_MS = 10;
 const RECENT = 64;
+/** While waiting for the new layer's keyframe, ask for one again this often (the up track throttles too). */
+const SWITCH_PLI_INTERVAL_MS = 1000;
 
 export interface DownTrackCounters {
   packets: number;
@@ -56,6 +60,8 @@ export interface DownTrackCounters {
   nacksReceived: number;
   keyframeRequests: number;
   replayed: number;
+  /** Layer switches completed (the new layer's keyframe went out). */
+  switches: number;
 }
 
 /**
@@ -75,8 +81,17 @@ export class RtpDownTrack implements DownTrack {
   private readonly rw: SeqRewriter;
   private readonly rate: RateEstimator;
   private src: UpTrack | undefined;
+  /** A layer switch in progress: the layer we move to, fed to `tap` until its keyframe. */
+  private pendingSrc: UpTrack | undefined;
+  private pendingAskedAt = 0;
+  /** The source before the last switch: NACKs for its last packets are still answered from its cache. */
+  private prevSrc: UpTrack | undefined;
+  private readonly tap: DownTrack;
+  private readonly vp8 = new Vp8Rewriter();
+  private rewriteVp8 = false;
   private waitKeyframe = false;
-  private remb: number | undefined;
+  /** What the viewer can take (REMB and loss), for the layer choice and the uplink REMB. */
+  readonly rateControl = new RateController();
   private loss = 0;
   private jitterMs: number | undefined;
   private rttMs: number | undefined;
@@ -92,6 +107,7 @@ export class RtpDownTrack implements DownTrack {
     nacksReceived: 0,
     keyframeRequests: 0,
     replayed: 0,
+    switches: 0,
   };
 
   constructor(opts: RtpDownTrackOptions) {
@@ -105,6 +121,7 @@ export class RtpDownTrack implements DownTrack {
     // About one video frame, or one audio packet, between two sources.
     this.rw = new SeqRewriter(opts.kind === 'video' ? Math.round(opts.clockRate / 30) : Math.round(opts.clockRate / 50));
     this.rate = new RateEstimator(this.now());
+    this.tap = { id: `${opts.id}:pending`, write: (p, kf) => this.writePending(p, kf), maxBitrate: () => undefined };
   }
 
   /** The up track being forwarded, if any. */
@@ -112,17 +129,77 @@ export class RtpDownTrack implements DownTrack {
     return this.src;
   }
 
+  /** The layer a switch is waiting for (its keyframe), if any. */
+  get pending(): UpTrack | undefined {
+    return this.pendingSrc;
+  }
+
   /**
    * Forward `up` from now on (undefined: stop). Sends the replay at once (the cached keyframe for video), so
    * a viewer sees a picture without waiting for the publisher's next keyframe. Call when the transport is up.
+   *
+   * While video is flowing, a new source is a layer switch: the current one keeps going until the new one's
+   * next keyframe (asked for with a PLI on that layer), which then follows the last packet sent without a
+   * gap in sequence numbers, one frame later in RTP time, with continuous VP8 picture ids (`switchTo`).
    */
   setSource(up: UpTrack | undefined): void {
-    if (up === this.src) return;
-    this.src?.removeDown(this);
+    if (up === this.src) {
+      this.cancelPending();
+      return;
+    }
+    const cur = this.src;
+    if (up && cur && up.kind === 'video' && cur.kind === 'video' && this.rw.hasStarted && this.counters.packets > 0) {
+      if (up === this.pendingSrc) return;
+      this.cancelPending();
+      this.pendingSrc = up;
+      this.pendingAskedAt = this.now();
+      up.addDown(this.tap);
+      up.requestKeyframe();
+      return;
+    }
+    this.cancelPending();
+    cur?.removeDown(this);
+    this.prevSrc = this.rw.hasStarted ? cur : undefined;
     this.src = up;
     if (!up) return;
+    this.rewriteVp8 = up.codec.name === 'vp8';
     if (up.kind === 'video') this.startVideo(up);
     up.addDown(this);
+  }
+
+  private cancelPending(): void {
+    const p = this.pendingSrc;
+    if (!p) return;
+    this.pendingSrc = undefined;
+    p.removeDown(this.tap);
+  }
+
+  /** A packet of the layer being switched to: dropped until its keyframe, which completes the switch. */
+  private writePending(packet: RtpPacket, keyframe: boolean): void {
+    const next = this.pendingSrc;
+    if (!next) return;
+    if (!keyframe) {
+      const now = this.now();
+      if (now - this.pendingAskedAt >= SWITCH_PLI_INTERVAL_MS) {
+        this.pendingAskedAt = now;
+        next.requestKeyframe();
+      }
+      return;
+    }
+    this.pendingSrc = undefined;
+    next.removeDown(this.tap);
+    this.src?.removeDown(this);
+    this.prevSrc = this.src;
+    this.src = next;
+    this.rewriteVp8 = next.codec.name === 'vp8';
+    // The fan-out loops over a copy of the list: this packet is not delivered twice.
+    next.addDown(this);
+    this.waitKeyframe = false;
+    const h = packet.header;
+    this.rw.startContiguous(h.ssrc, h.sequenceNumber, h.timestamp);
+    if (this.rewriteVp8) this.vp8.restart(packet.payload);
+    this.counters.switches++;
+    this.write(packet, true);
   }
 
   private startVideo(up: UpTrack): void {
@@ -136,6 +213,7 @@ export class RtpDownTrack implements DownTrack {
       return;
     }
     this.waitKeyframe = false;
+    if (this.rewriteVp8) this.vp8.restart(first.payload);
     if (r.complete) {
       this.rw.startContiguous(first.header.ssrc, first.header.sequenceNumber, first.header.timestamp);
       for (const p of r.packets) {
@@ -169,6 +247,7 @@ export class RtpDownTrack implements DownTrack {
       this.waitKeyframe = false;
     }
     const h = packet.header;
+    if (h.ssrc !== this.rw.source && this.rewriteVp8) this.vp8.restart(packet.payload);
     if (!this.rw.map(h.ssrc, h.sequenceNumber, h.timestamp)) {
       this.counters.dropped++;
       return;
@@ -176,20 +255,26 @@ export class RtpDownTrack implements DownTrack {
     this.send(packet, this.rw.seq, this.rw.ts);
   }
 
-  private send(p: RtpPacket, seq: number, ts: number): void {
+  private send(p: RtpPacket, seq: number, ts: number, previousSource = false): void {
     const h = this.header;
     h.sequenceNumber = seq;
     h.timestamp = ts;
     h.marker = p.header.marker;
     h.csrc = p.header.csrc;
-    this.sink.sendRtp(p.payload, h);
+    this.sink.sendRtp(this.rewriteVp8 ? this.vp8.rewrite(p.payload, previousSource) : p.payload, h);
     this.counters.packets++;
     this.counters.bytes += p.payload.length;
     this.rate.add(p.payload.length + 12);
   }
 
+  /** What the viewer can take: its recent REMB and the loss-based estimate (Galène's GetMaxBitrate). */
   maxBitrate(): number | undefined {
-    return this.remb;
+    return this.rateControl.limit(this.now());
+  }
+
+  /** The rate sent to the viewer, bit/s (about the last second). */
+  sentBitrate(nowMs: number): number {
+    return this.rate.rate(nowMs);
   }
 
   /** The viewer NACKed these (downstream) sequence numbers. */
@@ -200,18 +285,26 @@ export class RtpDownTrack implements DownTrack {
     const now = this.now();
     let missing: number[] | undefined;
     for (const downSeq of lost) {
-      const upSeq = this.rw.upSeq(downSeq);
+      let upSeq = this.rw.upSeq(downSeq);
+      let from = up;
+      let previous = false;
+      if (upSeq < 0 && this.prevSrc) {
+        // Sent from the layer before the last switch (lost just before it): answer from that layer's cache.
+        upSeq = this.rw.prevUpSeq(downSeq);
+        from = this.prevSrc;
+        previous = true;
+      }
       if (upSeq < 0) continue;
-      const p = up.getPacket(upSeq);
+      const p = from.getPacket(upSeq);
       if (!p) {
-        (missing ??= []).push(upSeq);
+        if (!previous) (missing ??= []).push(upSeq);
         continue;
       }
       const slot = downSeq & (RECENT - 1);
       if (this.recentSeq[slot] === downSeq && now - this.recentAt[slot]! < RETRANSMIT_GUARD_MS) continue;
       this.recentSeq[slot] = downSeq;
       this.recentAt[slot] = now;
-      this.send(p, downSeq, this.rw.mapTs(p.header.timestamp));
+      this.send(p, downSeq, previous ? this.rw.prevMapTs(p.header.timestamp) : this.rw.mapTs(p.header.timestamp), previous);
       this.counters.retransmitted++;
     }
     if (missing) {
@@ -228,12 +321,13 @@ export class RtpDownTrack implements DownTrack {
 
   /** The viewer sent a REMB covering this track. */
   handleRemb(bitrate: number): void {
-    this.remb = bitrate;
+    this.rateControl.onRemb(bitrate, this.now());
   }
 
   /** A reception report block about this track. */
   handleReport(r: ReceptionReport): void {
     this.loss = r.fractionLost / 256;
+    if (this.kind === 'video' && this.counters.packets > 0) this.rateControl.onLoss(this.loss, this.rate.rate(this.now()));
     this.jitterMs = (r.jitter * 1000) / this.clockRate;
     if (r.lsr !== 0) {
       const sent = this.srSent.find((s) => s.compact === r.lsr);
@@ -267,13 +361,14 @@ export class RtpDownTrack implements DownTrack {
 
   stats(nowMs: number): TrackStats {
     const s: TrackStats = { bitrate: Math.round(this.rate.rate(nowMs)), loss: this.loss };
-    if (this.remb !== undefined) s.maxBitrate = this.remb;
+    const max = this.rateControl.limit(nowMs);
+    if (max !== undefined) s.maxBitrate = Math.round(max);
     if (this.rttMs !== undefined) s.rtt = this.rttMs;
     if (this.jitterMs !== undefined) s.jitter = this.jitterMs;
     return s;
   }
 
-  /** Detaches from the source; idempotent. */
+  /** Detaches from the source (and a pending layer); idempotent. */
   close(): void {
     this.setSource(undefined);
   }

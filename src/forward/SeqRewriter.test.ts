@@ -23,6 +23,16 @@ describe('SeqRewriter', () => {
     expect(rw.upSeq(65535)).toBe(-1); // belongs to the previous source
   });
 
+  it('remembers the previous source for NACKs after a switch', () => {
+    const rw = new SeqRewriter(3000);
+    mapAll(rw, 1, [[65530, 10], [65531, 10], [65532, 20]]);
+    mapAll(rw, 2, [[7, 500]]);
+    expect(rw.upSeq(65532)).toBe(-1);
+    expect([65529, 65530, 65532, 65533].map((d) => rw.prevUpSeq(d))).toEqual([-1, 65530, 65532, -1]);
+    expect(rw.prevMapTs(20)).toBe(20);
+    expect(rw.upSeq(65533)).toBe(7);
+  });
+
   it('drops live packets from before the join', () => {
     const rw = new SeqRewriter(3000);
     rw.startContiguous(1, 1000, 0);

@@ -26,6 +26,12 @@ export class SeqRewriter {
   /** A renumbered replay: downstream seqs replayDown.. carry the upstream seqs replayUp[i]. */
   private replayDown = 0;
   private replayUp: number[] = [];
+  /** The source before the last change, so that NACKs for its last packets can still be answered. */
+  private hasPrev = false;
+  private prevSeqOffset = 0;
+  private prevTsOffset = 0;
+  private prevFrom = 0;
+  private prevTo = 0;
 
   /** @param switchGap timestamp units inserted between two sources (about one frame) */
   constructor(private readonly switchGap: number) {}
@@ -44,6 +50,7 @@ export class SeqRewriter {
    * Used before sending a replay that reaches the live edge, and implicitly by `map` on an SSRC change.
    */
   startContiguous(ssrc: number, firstSeq: number, firstTs: number): void {
+    this.keepPrevious();
     if (this.started) {
       this.seqOffset = add16(add16(this.maxDown, 1), -firstSeq);
       this.tsOffset = add32(add32(this.lastDownTs, this.switchGap), -firstTs);
@@ -65,6 +72,7 @@ export class SeqRewriter {
    */
   startRenumbered(ssrc: number, upSeqs: readonly number[], firstTs: number, lastTs: number, nextLiveSeq: number): number {
     const n = upSeqs.length;
+    this.keepPrevious();
     let base: number;
     if (this.started) {
       base = add16(this.maxDown, 1);
@@ -104,6 +112,26 @@ export class SeqRewriter {
     }
     this.started = true;
     return true;
+  }
+
+  private keepPrevious(): void {
+    this.hasPrev = this.started;
+    if (!this.started) return;
+    this.prevSeqOffset = this.seqOffset;
+    this.prevTsOffset = this.tsOffset;
+    this.prevFrom = this.epochDown;
+    this.prevTo = this.maxDown;
+  }
+
+  /** The upstream seq of the previous source behind a downstream seq it was sent as, or -1. */
+  prevUpSeq(downSeq: number): number {
+    if (!this.hasPrev || diff16(downSeq, this.prevFrom) < 0 || diff16(downSeq, this.prevTo) > 0) return -1;
+    return add16(downSeq, -this.prevSeqOffset);
+  }
+
+  /** Downstream timestamp of an upstream timestamp of the previous source. */
+  prevMapTs(ts: number): number {
+    return add32(ts, this.prevTsOffset);
   }
 
   /** Downstream timestamp of an upstream timestamp of the current source. */

@@ -80,6 +80,17 @@ export interface UpTrack {
   nack(seqs: readonly number[]): void;
   /** The RTP timestamp that corresponds to local wall-clock time `nowMs`, for sender reports. */
   rtpTimeAt(nowMs: number): number | undefined;
+  /** The publisher's last sender report (for lip sync between tracks), undefined before the first. */
+  senderClock(): SenderClock | undefined;
+  /** The measured bitrate (bit/s, about the last second): what a simulcast layer costs a viewer. */
+  bitrate(nowMs: number): number;
+}
+
+/** A sender report: RTP time `rtpTimestamp` was NTP time `ntpMs` on the publisher's clock; we got it at `receivedAtMs`. */
+export interface SenderClock {
+  readonly rtpTimestamp: number;
+  readonly ntpMs: number;
+  readonly receivedAtMs: number;
 }
 
 /** A consumer of one UpTrack's packets. */

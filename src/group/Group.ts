@@ -1,6 +1,7 @@
 import type { GroupDescription } from '../config/GroupStore.js';
 import type { UpConnection } from '../ingest/UpConnection.js';
 import type { Message } from '../signal/messages.js';
+import type { EventBus } from '../webhooks/events.js';
 import { ChatHistory } from './ChatHistory.js';
 import type { Client } from './Client.js';
 
@@ -17,6 +18,8 @@ export interface GroupStatus {
   locked?: boolean;
   clientCount?: number;
   canChangePassword?: boolean;
+  /** Lectern: the group has a live HLS stream at `.hls/index.m3u8` (Galène's clients ignore the key). */
+  hls?: boolean;
 }
 
 /** A live group: its members, their streams, lock state, group data and chat history. */
@@ -31,6 +34,8 @@ export class Group {
   constructor(
     readonly name: string,
     private desc: GroupDescription,
+    /** Where participant, track and lecture events go (webhooks, metrics). */
+    private readonly events?: EventBus,
   ) {
     this.chat = new ChatHistory(desc.maxHistoryAge);
     if (desc.autolock) this.locked = '';
@@ -61,6 +66,7 @@ export class Group {
   add(client: Client): void {
     for (const other of this.clients.values()) other.send(userMessage('add', client));
     this.clients.set(client.id, client);
+    if (!client.permissions.includes('system')) this.events?.emit('participant_joined', this.name, participant(client));
   }
 
   /** Sends a newcomer `user add` for itself, then for every other member (after its `joined`). */
@@ -73,6 +79,7 @@ export class Group {
   remove(client: Client): void {
     if (this.clients.get(client.id) !== client) return;
     this.clients.delete(client.id);
+    if (!client.permissions.includes('system')) this.events?.emit('participant_left', this.name, participant(client));
     this.broadcast({ type: 'user', kind: 'delete', id: client.id, username: client.username });
     if (!this.hasOp()) {
       if (this.desc.autolock && this.locked === undefined) {
@@ -106,12 +113,23 @@ export class Group {
   }
 
   addStream(up: UpConnection, replace?: string): void {
+    if (!this.streams.has(up.id)) this.streamEvent('track_published', up, this.streams.size === 0 && 'lecture_started');
     this.streams.set(up.id, up);
     for (const c of this.clients.values()) if (c.id !== up.clientId) c.pushStream(up, replace);
   }
 
   removeStream(id: string): void {
-    this.streams.delete(id);
+    const up = this.streams.get(id);
+    if (!this.streams.delete(id) || !up) return;
+    this.streamEvent('track_unpublished', up, this.streams.size === 0 && 'lecture_ended');
+  }
+
+  private streamEvent(type: 'track_published' | 'track_unpublished', up: UpConnection, lecture: string | false): void {
+    if (!this.events) return;
+    const details = { stream: up.id, label: up.label, clientId: up.clientId, username: up.username };
+    if (lecture === 'lecture_started') this.events.emit(lecture, this.name, details);
+    this.events.emit(type, this.name, details);
+    if (lecture === 'lecture_ended') this.events.emit(lecture, this.name, details);
   }
 
   status(authenticated: boolean, base?: URL): GroupStatus {
@@ -125,6 +143,7 @@ export class Group {
       description: d.description,
       authServer: d.authServer,
       authPortal: d.authPortal,
+      ...(d.hls ? { hls: true } : {}),
     };
     if (base) {
       const basePath = base.pathname.replace(/\/+$/, '');
@@ -148,6 +167,10 @@ export function userMessage(kind: 'add' | 'change', c: Client): Message {
     permissions: [...c.permissions],
     data: { ...c.data },
   };
+}
+
+function participant(c: Client): Record<string, unknown> {
+  return { id: c.id, username: c.username, permissions: [...c.permissions] };
 }
 
 /** Merges a setdata patch: a null value deletes the key. */

@@ -4,6 +4,8 @@ import type { Logger } from '../log.js';
 import { authorise, type Credentials } from './authorise.js';
 import type { Client } from './Client.js';
 import { Group } from './Group.js';
+import type { TokenStore } from './tokens/TokenStore.js';
+import type { EventBus } from '../webhooks/events.js';
 
 /** Why a join failed; `value` is the text Galène's client shows, `wireError` its machine-readable `error`. */
 export class JoinError extends LecternError {
@@ -33,6 +35,10 @@ export class GroupRegistry {
     private readonly store: GroupStore,
     private readonly log: Logger,
     private readonly canonicalHost: () => string | undefined = () => undefined,
+    /** Stateful tokens (data/var/tokens.jsonl), for token logins and the token group actions. */
+    readonly tokens?: TokenStore,
+    /** Participant, track and lecture events of every group (webhooks, metrics). */
+    readonly events?: EventBus,
   ) {
     this.unsubscribe = store.onChange((name) => this.reloaded(name));
   }
@@ -46,7 +52,7 @@ export class GroupRegistry {
       return undefined;
     }
     if (!group) {
-      group = new Group(name, desc);
+      group = new Group(name, desc, this.events);
       this.groups.set(name, group);
     }
     return group;
@@ -80,7 +86,7 @@ export class GroupRegistry {
     const group = this.get(name);
     if (!group) throw new JoinError('group-not-found', 'group does not exist');
     const desc = group.description;
-    const identity = await authorise(desc, name, creds, this.canonicalHost());
+    const identity = await authorise(desc, name, creds, this.canonicalHost(), this.tokens);
     if (!identity.ok) throw new JoinError(identity.code, identity.value, identity.wireError);
     const { username, permissions } = identity;
     if (!permissions.includes('op')) {

@@ -2,6 +2,7 @@ import { RtpHeader, RtpPacket } from 'werift';
 import { describe, expect, it } from 'vitest';
 import { CODECS } from '../forward/codecs.js';
 import type { DownTrack, RtpCodec } from '../forward/types.js';
+import { MAX_BITRATE, MIN_BITRATE, upstreamRate } from '../forward/upstreamRate.js';
 import { RtpUpTrack, type UpstreamFeedback } from './RtpUpTrack.js';
 
 const vp8: RtpCodec = { ...CODECS.vp8, payloadType: 96 };
@@ -160,14 +161,36 @@ describe('RtpUpTrack', () => {
     expect(track.rtpTimeAt(1500 + 1000)).toBe((0xffffff00 + 90000) >>> 0);
   });
 
-  it('reports the smallest downstream REMB', () => {
+  it('reports the largest downstream REMB; DownTracks without one (the recorder) are ignored', () => {
     const { track } = setup();
     const mk = (r: number | undefined): DownTrack => ({ id: String(r), write: () => {}, maxBitrate: () => r });
-    track.addDown(mk(undefined));
+    track.addDown(mk(undefined)); // the recorder
     expect(track.downstreamMaxBitrate()).toBeUndefined();
     track.addDown(mk(800_000));
     track.addDown(mk(300_000));
-    expect(track.downstreamMaxBitrate()).toBe(300_000);
+    expect(track.downstreamMaxBitrate()).toBe(800_000);
+  });
+
+  it('a slow viewer rejoining does not hold the publisher down (the stuck-at-480x360 bug)', () => {
+    const { track } = setup();
+    let fast: number | undefined = 2_500_000;
+    let rejoined: number | undefined;
+    const viewer = (get: () => number | undefined): DownTrack => ({ id: 'v', write: () => {}, maxBitrate: get });
+    const recorder: DownTrack = { id: 'rec', write: () => {}, maxBitrate: () => undefined };
+    track.addDown(recorder);
+    track.addDown(viewer(() => fast));
+    const joiner = viewer(() => rejoined);
+    track.addDown(joiner);
+    expect(upstreamRate('video', 'h', track.downstreamMaxBitrate())).toBe(2_500_000);
+    // The rejoining viewer's first REMB is Chrome's start estimate: the min-over-viewers rule sent it upstream.
+    rejoined = 150_000;
+    expect(upstreamRate('video', 'h', track.downstreamMaxBitrate())).toBe(2_500_000);
+    // Even when the fast viewer's estimate dips, the publisher is held no lower than the floor.
+    fast = 50_000;
+    expect(upstreamRate('video', 'h', track.downstreamMaxBitrate())).toBe(MIN_BITRATE);
+    track.removeDown(joiner);
+    fast = undefined;
+    expect(upstreamRate('video', 'h', track.downstreamMaxBitrate())).toBe(MAX_BITRATE);
   });
 
   it('isolates a failing DownTrack', () => {

@@ -4,7 +4,7 @@ import { PacketCache } from '../forward/PacketCache.js';
 import { RateEstimator } from '../forward/RateEstimator.js';
 import { add16, add32, diff16 } from '../forward/seq.js';
 import { Throttle } from '../forward/Throttle.js';
-import type { DownTrack, Replay, RtpCodec, TrackKind, TrackStats, UpTrack } from '../forward/types.js';
+import type { DownTrack, Replay, RtpCodec, SenderClock, TrackKind, TrackStats, UpTrack } from '../forward/types.js';
 import { NackGenerator, NEED_KEYFRAME } from './NackGenerator.js';
 import { ReceptionStats } from './ReceptionStats.js';
 
@@ -79,6 +79,7 @@ export class RtpUpTrack implements UpTrack {
   private lastArrivalMs: number | undefined;
   private srRtp = 0;
   private srArrivalMs: number | undefined;
+  private srNtpMs = 0;
   private lastTickPackets = 0;
   private lastTickMs: number;
   private closed = false;
@@ -245,10 +246,16 @@ export class RtpUpTrack implements UpTrack {
     this.feedback.sendNack(this.ssrcValue, seqs);
   }
 
-  /** The publisher's sender report: its RTP clock at a moment we note in our own clock. */
-  onSenderReport(rtpTimestamp: number): void {
+  /** The publisher's sender report: its RTP clock at a moment of its NTP clock, which we note in our own. */
+  onSenderReport(rtpTimestamp: number, ntpTimestamp?: bigint): void {
     this.srRtp = rtpTimestamp;
     this.srArrivalMs = this.now();
+    this.srNtpMs = ntpTimestamp === undefined ? this.srArrivalMs : ntpToMs(ntpTimestamp);
+  }
+
+  senderClock(): SenderClock | undefined {
+    if (this.srArrivalMs === undefined) return undefined;
+    return { rtpTimestamp: this.srRtp, ntpMs: this.srNtpMs, receivedAtMs: this.srArrivalMs };
   }
 
   rtpTimeAt(nowMs: number): number | undefined {
@@ -267,15 +274,17 @@ export class RtpUpTrack implements UpTrack {
   }
 
   /**
-   * What the viewers can take: the smallest REMB among attached DownTracks that sent one (undefined if none).
+   * What the viewers can take: the largest limit among attached DownTracks that report one (undefined if
+   * none does). The maximum, not the minimum: one slow viewer must not hold the publisher (and every other
+   * viewer) down; it is moved to a lower simulcast layer by its own rate controller instead.
    */
   downstreamMaxBitrate(): number | undefined {
-    let min: number | undefined;
+    let best: number | undefined;
     for (const d of this.downs) {
       const r = d.maxBitrate();
-      if (r !== undefined && (min === undefined || r < min)) min = r;
+      if (r !== undefined && r > 0 && (best === undefined || r > best)) best = r;
     }
-    return min;
+    return best;
   }
 
   /** Once a second: adapt the NACK delay to the packet rate (Galène: about 20 ms worth of packets). */
@@ -286,6 +295,10 @@ export class RtpUpTrack implements UpTrack {
     this.lastTickPackets = this.counters.packets;
     this.lastTickMs = nowMs;
     if (this.nacks) this.nacks.lateBy = Math.max(2, Math.min(24, Math.round(pps / 50)));
+  }
+
+  bitrate(nowMs: number): number {
+    return this.rate.rate(nowMs);
   }
 
   stats(nowMs: number): TrackStats {
@@ -303,4 +316,9 @@ export class RtpUpTrack implements UpTrack {
     this.downs = [];
     this.cache.clear();
   }
+}
+
+/** A 64-bit NTP timestamp (32.32 fixed point, seconds since 1900) in milliseconds. */
+function ntpToMs(ntp: bigint): number {
+  return Number(ntp >> 32n) * 1000 + (Number(ntp & 0xffffffffn) * 1000) / 2 ** 32;
 }

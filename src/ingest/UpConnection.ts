@@ -27,6 +27,7 @@ import {
   type IceCandidateInit,
 } from '../forward/peerConfig.js';
 import { rembFields } from '../forward/rtcp.js';
+import { MAX_BITRATE, upstreamRate } from '../forward/upstreamRate.js';
 import { finalizeAnswer } from '../forward/sdpText.js';
 import type { ConnStats, IceOptions, UpTrack } from '../forward/types.js';
 import type { Logger } from '../log.js';
@@ -56,11 +57,6 @@ export interface UpConnectionEvents {
 
 /** Chrome starts its encoder at this rate (kbit/s) instead of ramping up from 300 kbit/s. */
 export const START_BITRATE_KBPS = 1500;
-/** Uplink REMB (Galène): per video track what its viewers can take, at least MIN; LOW for an 'l' layer. */
-export const MIN_BITRATE = 200_000;
-export const LOW_BITRATE = 100_000;
-/** Used when no viewer has reported a limit: do not hold the publisher back. */
-export const MAX_BITRATE = 10_000_000;
 const REPORT_INTERVAL_MS = 1000;
 
 /**
@@ -279,7 +275,7 @@ export class UpConnection extends EventEmitter<UpConnectionEvents> {
         if (packet.type !== RtcpSrPacket.type) return;
         const sr = packet as RtcpSrPacket;
         for (const track of this.upTracks) {
-          if (track.ssrc === sr.ssrc) track.onSenderReport(sr.senderInfo.rtpTimestamp);
+          if (track.ssrc === sr.ssrc) track.onSenderReport(sr.senderInfo.rtpTimestamp, sr.senderInfo.ntpTimestamp);
         }
       });
       this.unsubscribers.push(sub.unSubscribe);
@@ -296,10 +292,7 @@ export class UpConnection extends EventEmitter<UpConnectionEvents> {
       const ssrc = track.ssrc;
       const t = this.transceiverOf.get(track);
       if (ssrc === undefined || !t || !this.rembCapable.has(track)) continue;
-      let rate: number;
-      if (track.kind === 'audio') rate = LOW_BITRATE;
-      else if (track.rid === 'l') rate = LOW_BITRATE;
-      else rate = Math.max(MIN_BITRATE, track.downstreamMaxBitrate() ?? MAX_BITRATE);
+      const rate = upstreamRate(track.kind, track.rid, track.kind === 'video' ? track.downstreamMaxBitrate() : undefined);
       const entry = byTransceiver.get(t) ?? { ssrcs: [], rate: 0 };
       entry.ssrcs.push(ssrc);
       entry.rate += rate;

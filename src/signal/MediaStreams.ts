@@ -9,7 +9,7 @@ import { UserError } from './UserError.js';
 export interface MediaOptions {
   ice: IceOptions;
   /** The `rtcConfiguration` sent to clients in `joined` (data/ice-servers.json). */
-  rtcConfiguration(): unknown;
+  rtcConfiguration(clientId?: string): unknown;
 }
 
 /** Galène debounces down-stream offers; tracks that appear together are offered together. */
@@ -74,7 +74,11 @@ export class MediaStreams {
         }, TRACK_SETTLE_MS);
       });
       conn.on('failed', () => s.send({ type: 'renegotiate', id }));
-      conn.on('close', () => clearTimeout(settle));
+      conn.on('close', () => {
+        clearTimeout(settle);
+        // A successor that ends before it was announced still ends what it replaced (A -> B -> C, B aborted).
+        if (!pushed && replace) this.closeUp(replace);
+      });
       s.send({ type: 'answer', id, sdp: answerSdp });
     } catch (err) {
       s.send({ type: 'abort', id });
@@ -189,6 +193,11 @@ export class MediaStreams {
       up: [...this.up.values()].map((c) => c.stats()),
       down: [...this.down.values()].map((c) => c.stats()),
     };
+  }
+
+  /** The live down connections (metrics read their counters). */
+  downConnections(): IterableIterator<DownConnection> {
+    return this.down.values();
   }
 
   closeAll(): void {

@@ -4,6 +4,7 @@ import { JoinError } from '../group/GroupRegistry.js';
 import type { Group } from '../group/Group.js';
 import type { UpConnection } from '../ingest/UpConnection.js';
 import type { Logger } from '../log.js';
+import type { Recorder } from '../egress/recorder/Recorder.js';
 import { errorMessage } from '../errors.js';
 import { handleGroupAction, handleUserAction } from './actions.js';
 import { MediaStreams, type MediaOptions } from './MediaStreams.js';
@@ -23,6 +24,10 @@ export interface SessionDeps {
   media: MediaOptions;
   /** The base URL of this server as the client reached it (for `status.location` and JWT audience). */
   origin?: URL;
+  /** Records groups on `groupaction record`; absent when the server does not record. */
+  recorder?: Recorder;
+  /** Told how long each successful join took, from `join` received to `joined` sent (metrics). */
+  observeJoin?: (seconds: number) => void;
   log: Logger;
 }
 
@@ -107,7 +112,7 @@ export class Session implements JoiningClient {
       permissions: [...this.permissions],
       status: { ...g.status(true, this.deps.origin) },
       data: g.data,
-      rtcConfiguration: this.deps.media.rtcConfiguration(),
+      rtcConfiguration: this.deps.media.rtcConfiguration(this.id),
     });
   }
 
@@ -229,6 +234,7 @@ export class Session implements JoiningClient {
     }
     if (m.kind !== 'join') throw new ProtocolError('unknown kind');
     if (this.group) throw new ProtocolError('cannot join multiple groups');
+    const started = performance.now();
     const name = m.group ?? '';
     const redirect = this.deps.registry.get(name)?.description.redirect;
     if (redirect) {
@@ -269,7 +275,7 @@ export class Session implements JoiningClient {
       permissions: [...this.permissions],
       status: { ...group.status(true, this.deps.origin), canChangePassword: false },
       data: group.data,
-      rtcConfiguration: this.deps.media.rtcConfiguration(),
+      rtcConfiguration: this.deps.media.rtcConfiguration(this.id),
     });
     for (const e of group.chat.list()) {
       this.send({
@@ -283,6 +289,7 @@ export class Session implements JoiningClient {
       });
     }
     group.introduce(this);
+    this.deps.observeJoin?.((performance.now() - started) / 1000);
   }
 
   private chat(m: Message): void {

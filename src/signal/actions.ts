@@ -3,6 +3,7 @@ import { mergeData } from '../group/Group.js';
 import type { Message } from './messages.js';
 import type { Session } from './Session.js';
 import { UserError } from './UserError.js';
+import { tokenAction } from '../group/tokens/tokenActions.js';
 
 function requireOp(s: Session): void {
   if (!s.permissions.includes('op')) throw new UserError('not authorised');
@@ -116,20 +117,35 @@ export function handleGroupAction(s: Session, g: Group, m: Message): void {
       g.updateData(m.value);
       return;
     case 'record':
-    case 'unrecord':
+    case 'unrecord': {
       if (!s.permissions.includes('record')) throw new UserError('not authorised');
-      throw new UserError('recording is not available on this server yet');
+      const recorder = s.deps.recorder;
+      if (!recorder) throw new UserError('recording is not available on this server');
+      if (m.kind === 'record') {
+        if (recorder.isRecording(g)) throw new UserError('already recording');
+        recorder.start(g);
+      } else {
+        if (!recorder.isRecording(g)) throw new UserError('not recording');
+        recorder.stop(g).catch((e: unknown) => s.deps.log.error({ err: e, group: g.name }, 'stopping the recording failed'));
+      }
+      return;
+    }
     case 'maketoken':
     case 'edittoken':
-    case 'listtokens':
-      s.send({
-        type: 'usermessage',
-        kind: m.kind === 'listtokens' ? 'tokenlist' : 'token',
-        privileged: true,
-        error: 'error',
-        value: 'tokens are not available on this server yet',
-      });
+    case 'listtokens': {
+      const tokens = s.deps.registry.tokens;
+      const caller = {
+        username: s.username,
+        permissions: s.permissions,
+        group: g.name,
+        userExists: (u: string) => Object.hasOwn(g.description.users, u),
+      };
+      const reply = tokens
+        ? tokenAction(tokens, m.kind, caller, m.value)
+        : { kind: m.kind === 'listtokens' ? 'tokenlist' : 'token', error: 'error', value: 'tokens are not enabled' };
+      s.send({ type: 'usermessage', privileged: true, ...reply });
       return;
+    }
     default:
       throw new UserError('unknown group action');
   }

@@ -3,11 +3,16 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { GroupRegistry } from '../group/GroupRegistry.js';
+import type { HttpMediaEndpoints } from '../signal/http-media/HttpMediaEndpoints.js';
 import type { Logger } from '../log.js';
-import { checkAdmin, type AdminUsers } from './adminAuth.js';
+import type { AdminUsers } from './adminAuth.js';
+import { createAdminApi, type AdminApiDeps } from './admin/router.js';
 import { parseGroupPath } from './groupPath.js';
+import { hlsHandler, type HlsDeps } from './hls/router.js';
 import { placeholderPage } from './placeholder.js';
+import { recordingsRouter, type RecordingsDeps } from './recordings/index.js';
 import type { GroupStats } from './stats.js';
+import { metricsHandler, type MetricsRouteDeps } from './metrics/metricsRoute.js';
 
 export interface AppDeps {
   registry: GroupRegistry;
@@ -17,7 +22,17 @@ export interface AppDeps {
   proxyURL(): string | undefined;
   admins(): AdminUsers;
   stats(): GroupStats[];
+  /** The admin API's dependencies; without them /galene-api/ answers 404. */
+  adminApi?: AdminApiDeps;
   log: Logger;
+  /** WHIP and WHEP under /group/<g>/.whip and .whep (src/signal/http-media). */
+  httpMedia?: Pick<HttpMediaEndpoints, 'handle'>;
+  /** The recordings folder, group descriptions and job states; without it, /recordings/ answers 404. */
+  recordings?: RecordingsDeps;
+  /** GET /metrics (Prometheus); without it, /metrics answers 404. */
+  metrics?: MetricsRouteDeps;
+  /** The live HLS feed under /group/<g>/.hls/ (src/web/hls); without it, those paths are group 404s. */
+  hls?: HlsDeps;
 }
 
 /** The base URL a request reached us at: config.json's proxyURL, else the request's scheme and Host. */
@@ -47,6 +62,10 @@ export function createApp(deps: AppDeps): express.Express {
     res.json(deps.registry.publicGroups().map((g) => g.status(false, base)));
   });
 
+  if (deps.httpMedia) app.use(deps.httpMedia.handle);
+  if (deps.metrics) app.get('/metrics', metricsHandler(deps.metrics));
+
+  if (deps.hls) app.use('/group/', hlsHandler(deps.hls));
   app.use('/group/', (req: Request, res: Response, next) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') return next();
     const raw = req.originalUrl.slice('/group/'.length).split('?')[0] ?? '';
@@ -76,15 +95,10 @@ export function createApp(deps: AppDeps): express.Express {
     }
   });
 
-  app.get('/galene-api/v0/.stats', async (req, res) => {
-    if (!(await checkAdmin(req.headers.authorization, deps.admins()))) {
-      res.set('WWW-Authenticate', 'Basic realm="/galene-api/"');
-      return void res.status(401).type('text/plain').send('not authorised\n');
-    }
-    res.set('Cache-Control', 'no-cache');
-    res.json(deps.stats());
-  });
+  // The admin API (.stats, .groups and everything below them).
+  if (deps.adminApi) app.use('/galene-api/', createAdminApi(deps.adminApi));
 
+  if (deps.recordings) app.use('/recordings', recordingsRouter(deps.recordings, { clientDir: LECTERN_CLIENT_DIR, log: deps.log }));
   app.use('/client/', express.static(LECTERN_CLIENT_DIR, { index: false, dotfiles: 'ignore' }));
   if (deps.staticDir) app.use(express.static(deps.staticDir, { index: ['index.html'], dotfiles: 'ignore' }));
   // Lectern's landing page, unless --static served its own index.html above.

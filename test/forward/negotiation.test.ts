@@ -1,21 +1,12 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import {
-  MediaStreamTrack,
-  RTCPeerConnection,
-  RtpHeader,
-  RtpPacket,
-  serializeSdesMid,
-  serializeSdesRTPStreamID,
-  useRepairedRtpStreamId,
-  useSdesMid,
-  useSdesRTPStreamId,
-} from 'werift';
+import { RtpHeader, RtpPacket, serializeSdesMid, serializeSdesRTPStreamID } from 'werift';
 import { LecternError } from '../../src/errors.js';
 import { DownConnection } from '../../src/forward/DownConnection.js';
 import { UpConnection } from '../../src/ingest/UpConnection.js';
 import { silentLogger } from '../../src/log.js';
-import { loopbackPeerConfig, startLoopbackStun, type LoopbackStun } from '../helpers/loopbackStun.js';
-import { startTestMedia, vp8Codec, whenConnected, whenGathered } from '../helpers/mediaSource.js';
+import { startLoopbackStun, type LoopbackStun } from '../helpers/loopbackStun.js';
+import { startTestMedia, whenConnected } from '../helpers/mediaSource.js';
+import { extensionIds, simulcastOfferPeer } from '../helpers/simulcastPublisher.js';
 import { ViewerPeer } from '../helpers/viewerPeer.js';
 import { ICE, sleep, startFixture, waitFor, type Fixture } from './fixture.js';
 
@@ -153,21 +144,8 @@ describe('simulcast', () => {
   it('accepts an offer with rids h and l, negotiates mid/rid, forwards one layer per viewer without extensions', async () => {
     // werift cannot send simulcast from one sender; the offer is real, the layers are written by hand on
     // two SSRCs with the mid and rid header extensions, as Chrome does.
-    const pc = new RTCPeerConnection({
-      ...loopbackPeerConfig(stun.port),
-      codecs: { video: [vp8Codec()], audio: [] },
-      headerExtensions: { video: [useSdesMid(), useSdesRTPStreamId(), useRepairedRtpStreamId()], audio: [] },
-    });
+    const { pc, transceiver } = await simulcastOfferPeer(stun.port);
     closers.push(() => pc.close());
-    const transceiver = pc.addTransceiver(new MediaStreamTrack({ kind: 'video' }), {
-      direction: 'sendonly',
-      simulcast: [
-        { direction: 'send', rid: 'h' },
-        { direction: 'send', rid: 'l' },
-      ],
-    });
-    await pc.setLocalDescription(await pc.createOffer());
-    await whenGathered(pc);
     const offer = pc.localDescription!.sdp;
     expect(offer).toContain('a=simulcast:send h;l');
 
@@ -184,9 +162,7 @@ describe('simulcast', () => {
 
     await pc.setRemoteDescription({ type: 'answer', sdp: answerSdp });
     await whenConnected(pc);
-    const extId = (uri: string) => Number(new RegExp(`a=extmap:(\\d+) ${uri}`).exec(answerSdp)![1]);
-    const midId = extId('urn:ietf:params:rtp-hdrext:sdes:mid');
-    const ridId = extId('urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id');
+    const { mid: midId, rid: ridId } = extensionIds(answerSdp);
     const mid = transceiver.mid!;
     const L_OFFSET = 1_000_000; // the low layer's timestamps, so that viewers can tell the layers apart
 

@@ -30,9 +30,13 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** A throwaway redis-server on `port` (no persistence); fails clearly when the binary is missing. */
-export async function spawnRedis(port: number): Promise<ChildProcess> {
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+/** A throwaway redis-server on `port` (no persistence unless asked); fails clearly when the binary is missing. */
+export async function spawnRedis(port: number, opts: { persistIn?: string } = {}): Promise<ChildProcess> {
+  // With persistIn, every write is in the append-only file before Redis answers: a kill loses nothing.
+  const persistence = opts.persistIn
+    ? ['--dir', opts.persistIn, '--appendonly', 'yes', '--appendfsync', 'always']
+    : ['--appendonly', 'no'];
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...persistence], {
     stdio: 'ignore',
   });
   const spawned = await new Promise<Error | undefined>((resolve) => {

@@ -19,6 +19,11 @@ export async function startTestServer(opts: {
   staticDir?: string;
   /** The server's UDP port range for media (`--udp-range`). */
   portRange?: [number, number];
+  /**
+   * Keep the `hls` default of groups that do not set it (on for a lecture). Otherwise they get `hls: false`:
+   * every lecture with a publisher would start a live x264 transcode, which only the live HLS tests want.
+   */
+  hlsDefault?: boolean;
 } = {}): Promise<TestServer> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lectern-test-'));
   const dataDir = path.join(dir, 'data');
@@ -29,7 +34,9 @@ export async function startTestServer(opts: {
   const writeGroup = (name: string, desc: unknown) => {
     const file = path.join(groupsDir, `${name}.json`);
     fs.mkdirSync(path.dirname(file), { recursive: true });
-    fs.writeFileSync(file, JSON.stringify(desc));
+    const object = typeof desc === 'object' && desc !== null && !Array.isArray(desc);
+    const body = object && !opts.hlsDefault && !('hls' in desc) ? { ...desc, hls: false } : desc;
+    fs.writeFileSync(file, JSON.stringify(body));
   };
   for (const [name, desc] of Object.entries(opts.groups ?? {})) writeGroup(name, desc);
   const server = await startServer({

@@ -85,6 +85,13 @@ export class InProcessQueue implements JobQueue {
     return job && { ...job.info };
   }
 
+  /** The jobs not finished yet (waiting, delayed or running), to carry them over a restart. */
+  unfinished(): { name: string; data: unknown }[] {
+    return [...this.jobs.values()]
+      .filter((j) => j.info.state !== 'completed' && j.info.state !== 'failed')
+      .map((j) => ({ name: j.info.name, data: j.info.data }));
+  }
+
   onEvent(cb: (event: JobEvent) => void): () => void {
     this.listeners.add(cb);
     return () => this.listeners.delete(cb);

@@ -3,6 +3,8 @@ export class LocalMedia {
   camera: MediaStreamTrack | undefined;
   microphone: MediaStreamTrack | undefined;
   screen: MediaStream | undefined;
+  /** The chosen device of each kind ('' for the browser's default). */
+  readonly deviceId = { camera: '', microphone: '' };
 
   /** Turns the camera or microphone on or off; resolves to the new state. */
   async toggle(kind: 'camera' | 'microphone'): Promise<boolean> {
@@ -12,11 +14,28 @@ export class LocalMedia {
       this[kind] = undefined;
       return false;
     }
-    const stream = await navigator.mediaDevices.getUserMedia(kind === 'camera' ? { video: true } : { audio: true });
-    const track = stream.getTracks()[0];
-    if (!track) throw new Error('no track');
+    this[kind] = await this.open(kind);
+    return true;
+  }
+
+  /** Chooses a device; if that kind is on, swaps in a track from the new device. True when a track changed. */
+  async choose(kind: 'camera' | 'microphone', deviceId: string): Promise<boolean> {
+    this.deviceId[kind] = deviceId;
+    const current = this[kind];
+    if (!current || (deviceId && current.getSettings().deviceId === deviceId)) return false;
+    const track = await this.open(kind);
+    current.stop();
     this[kind] = track;
     return true;
+  }
+
+  private async open(kind: 'camera' | 'microphone'): Promise<MediaStreamTrack> {
+    const id = this.deviceId[kind];
+    const constraints: MediaTrackConstraints | boolean = id ? { deviceId: { exact: id } } : true;
+    const stream = await navigator.mediaDevices.getUserMedia(kind === 'camera' ? { video: constraints } : { audio: constraints });
+    const track = stream.getTracks()[0];
+    if (!track) throw new Error('no track');
+    return track;
   }
 
   /** The camera stream to publish: the camera and microphone tracks that are on (possibly none). */

@@ -2,13 +2,19 @@
  * Lectern's browser client, lecture view: the login form, the connection status, the stage, the presenter's
  * controls, the participants and the chat. Served at /group/<g>/ and bundled by build.ts.
  */
+import { askAuthServer } from './auth.js';
 import { BreakoutPanel, forgetCredentials, rememberCredentials, rememberedCredentials } from './breakout.js';
 import { h } from './dom.js';
+import { DeviceControls } from './devices.js';
 import { LocalMedia } from './localMedia.js';
 import { MeetingGrid } from './meeting.js';
+import { isSystemUser, OpControls } from './opControls.js';
 import { ServerConnection, type ChatEntry, type ConnState, type Credentials } from './protocol.js';
+import { RecordingsLink } from './recordingsLink.js';
+import { HlsFallback } from './hlsFallback.js';
 import { Stage, type StageItem } from './stage.js';
 import { chooseLanguage, pickStrings } from './strings.js';
+import { ViewerControls } from './viewerControls.js';
 
 const lang = chooseLanguage(new URL(window.location.href).searchParams.get('lang'), navigator.languages ?? [navigator.language]);
 document.documentElement.lang = lang;
@@ -30,16 +36,38 @@ function takeToken(): string | undefined {
   return token;
 }
 
-async function endpointFor(): Promise<string> {
-  const fallback = `${window.location.protocol === 'https:' ? 'wss' : 'ws'}://${window.location.host}/ws`;
+/** What the page needs from the group's `.status`: where the WebSocket is, and how to log in. */
+interface PageStatus {
+  endpoint: string;
+  location: string;
+  authServer?: string;
+  authPortal?: string;
+  /** The group has a live HLS stream (Lectern's `.status` extension): the fallback may be offered. */
+  hls: boolean;
+}
+
+async function loadStatus(): Promise<PageStatus> {
+  const str = (v: unknown) => (typeof v === 'string' && v ? v : undefined);
+  const out: PageStatus = {
+    endpoint: `${window.location.protocol === 'https:' ? 'wss' : 'ws'}://${window.location.host}/ws`,
+    location: `${window.location.origin}${window.location.pathname}`,
+    hls: false,
+  };
   try {
     const res = await fetch('.status', { cache: 'no-cache' });
-    if (!res.ok) return fallback;
-    const status = (await res.json()) as { endpoint?: unknown; displayName?: unknown };
-    if (typeof status.displayName === 'string' && status.displayName) document.title = status.displayName;
-    return typeof status.endpoint === 'string' && status.endpoint ? status.endpoint : fallback;
+    if (!res.ok) return out;
+    const status = (await res.json()) as Record<string, unknown>;
+    const title = str(status.displayName);
+    if (title) document.title = title;
+    return {
+      endpoint: str(status.endpoint) ?? out.endpoint,
+      location: str(status.location) ?? out.location,
+      authServer: str(status.authServer),
+      authPortal: str(status.authPortal),
+      hls: status.hls === true,
+    };
   } catch {
-    return fallback;
+    return out;
   }
 }
 
@@ -52,7 +80,8 @@ async function main(): Promise<void> {
   const group = groupFromPath(window.location.pathname);
   let token = takeToken();
   const root = document.getElementById('app') ?? document.body;
-  const endpoint = await endpointFor();
+  const groupStatus = await loadStatus();
+  const endpoint = groupStatus.endpoint;
 
   // ---- header and status ----
   const status = h('p', { id: 'status', role: 'status', 'aria-live': 'polite' }, t.statusDisconnected);
@@ -74,7 +103,13 @@ async function main(): Promise<void> {
   const micButton = toggle(t.microphone);
   const screenButton = toggle(t.shareScreen);
   const watching = h('p', { class: 'watching', 'aria-live': 'polite' });
-  const controls = h('div', { class: 'controls', role: 'group', 'aria-label': t.presenter }, cameraButton, micButton, screenButton, watching);
+  const devices = new DeviceControls(t, {
+    device: (kind, id) => void chooseDevice(kind, id),
+    quality: (bps) => {
+      conn.setMaxVideoBitrate(bps).catch((err: unknown) => (notice.textContent = t.deviceError(t.sendQuality, String(err))));
+    },
+  });
+  const controls = h('div', { class: 'controls', role: 'group', 'aria-label': t.presenter }, cameraButton, micButton, screenButton, watching, devices.el);
 
   // ---- participants ----
   const handButton = h('button', { type: 'button', 'aria-pressed': 'false' }, t.raiseHand);
@@ -89,22 +124,31 @@ async function main(): Promise<void> {
   const chat = h('section', { class: 'chat', 'aria-labelledby': 'chat-h' }, h('h2', { id: 'chat-h' }, t.chatHeading), chatLog, chatForm);
 
   const grid = new MeetingGrid(t);
-  const lecture = h('main', { class: 'lecture', hidden: true }, stage.el, grid.el, controls, people, chat);
+  const lecture = h('main', { class: 'lecture', hidden: true }, stage.el, grid.el, grid.announcer, controls, people, chat);
   root.replaceChildren(header, notice, loginForm, lecture);
 
   const media = new LocalMedia();
   const conn = new ServerConnection(endpoint, group, {
     state: (s) => showState(s),
     joined: () => {
+      recordingsLink.update();
       breakouts.update();
+      ops.joined();
       controls.hidden = !conn.permissions.includes('present');
+      if (!controls.hidden) void devices.refresh();
       renderStage();
       renderUsers();
       scheduleViewChoice();
+      if (groupStatus.hls) hlsFallback.start();
     },
     users: () => {
+      ops.users();
       renderUsers();
       scheduleViewChoice();
+    },
+    muted: (by) => {
+      notice.textContent = t.mutedBy(by);
+      if (media.microphone) void toggleDevice(micButton, 'microphone', t.microphone);
     },
     chat: (e) => {
       if (!breakouts.takeChat(e)) addChat(e);
@@ -112,13 +156,28 @@ async function main(): Promise<void> {
     notice: (kind, text) => {
       notice.textContent = kind === 'error' ? t.serverError(text) : kind === 'warning' ? t.serverWarning(text) : text;
     },
-    streams: () => renderStage(),
+    streams: () => {
+      renderStage();
+      if (!meeting && groupStatus.hls) hlsFallback.check();
+    },
   });
   const breakouts = new BreakoutPanel(t, group, conn);
   lecture.append(breakouts.el);
+  const ops = new OpControls(t, conn, (text) => (notice.textContent = text));
+  people.append(ops.el);
+  header.insertBefore(ops.indicator, leave);
+  const recordingsLink = new RecordingsLink(t, group, conn);
+  header.insertBefore(recordingsLink.el, leave);
+  const viewer = new ViewerControls(t, conn, stage.el, (text) => (notice.textContent = text));
+  // Inside the stage, so that its buttons stay reachable when the stage is full screen.
+  stage.el.append(viewer.el);
   let lastCreds: Credentials | undefined;
+  // WebRTC -> HLS fallback (automatic after 5 s without media, or by hand); its controls sit with the viewer's.
+  const hlsFallback = new HlsFallback(t, group, conn, stage, () => lastCreds, (text) => (notice.textContent = text));
+  if (groupStatus.hls) viewer.el.append(hlsFallback.button);
+  stage.el.append(hlsFallback.indicator);
   // A handle for tests and for debugging from the console.
-  (window as unknown as { lectern: unknown }).lectern = { conn, media, grid, isMeeting: () => meeting };
+  (window as unknown as { lectern: unknown }).lectern = { conn, media, grid, hls: hlsFallback, isMeeting: () => meeting };
 
   // ---- lecture or meeting ----
   // A meeting when we may present and so may most of the others (or ?view=meeting); ?view=lecture forbids it.
@@ -132,7 +191,7 @@ async function main(): Promise<void> {
     choiceTimer = setTimeout(() => {
       choiceTimer = undefined;
       if (meeting || !conn.permissions.includes('present')) return;
-      const others = [...conn.users.values()].filter((u) => u.id !== conn.id);
+      const others = [...conn.users.values()].filter((u) => u.id !== conn.id && !isSystemUser(u));
       const presenting = others.filter((u) => u.permissions.includes('present')).length;
       if (viewParam === 'meeting' || (others.length > 0 && presenting * 2 > others.length)) void enterMeeting();
     }, 300);
@@ -140,9 +199,11 @@ async function main(): Promise<void> {
 
   async function enterMeeting(): Promise<void> {
     meeting = true;
+    hlsFallback.stop();
     lecture.classList.add('meeting');
     stage.clear();
     stage.el.hidden = true;
+    viewer.show(false);
     grid.show(true);
     notice.textContent = t.meetingStarted;
     for (const [kind, button, name] of [
@@ -167,6 +228,7 @@ async function main(): Promise<void> {
     lecture.classList.remove('meeting');
     grid.clear();
     stage.el.hidden = false;
+    viewer.show(true);
   }
 
   let preview: MediaStream | undefined;
@@ -201,16 +263,18 @@ async function main(): Promise<void> {
         joinButton.disabled = false;
         media.stopAll();
         leaveMeeting();
+        hlsFallback.stop();
         setPressed(cameraButton, false);
         setPressed(micButton, false);
         setPressed(screenButton, false);
         chatLog.replaceChildren();
+        ops.reset();
         if (s.kind === 'failed') {
           loginError.textContent = s.error?.startsWith('kicked:')
             ? t.kicked(s.error.slice('kicked:'.length), s.reason)
             : s.error === 'need-username'
               ? t.needUsername
-              : s.reason;
+              : t.joinFailed(s.reason);
         }
         break;
       }
@@ -231,15 +295,17 @@ async function main(): Promise<void> {
   }
 
   function renderUsers(): void {
-    const others = [...conn.users.values()].filter((u) => u.id !== conn.id);
-    watching.textContent = t.watching(others.length);
-    const items = [...conn.users.values()]
+    const humans = [...conn.users.values()].filter((u) => !isSystemUser(u));
+    watching.textContent = t.watching(humans.filter((u) => u.id !== conn.id).length);
+    const items = humans
       .sort((a, b) => a.username.localeCompare(b.username))
       .map((u) => {
         const li = h('li', {}, u.username || '?');
         if (u.id === conn.id) li.append(` ${t.you}`);
         if (u.permissions.includes('present')) li.append(h('span', { class: 'tag' }, ` ${t.presenter}`));
         if (u.data.raisehand) li.append(h('span', { class: 'hand' }, ` (${t.handRaised})`));
+        const buttons = ops.userButtons(u);
+        if (buttons.length) li.append(' ', h('span', { class: 'user-actions' }, ...buttons));
         return li;
       });
     userList.replaceChildren(...items);
@@ -297,29 +363,64 @@ async function main(): Promise<void> {
 
   loginForm.addEventListener('submit', (e) => {
     e.preventDefault();
-    join({ username: userInput.value, password: passInput.value, token });
+    void login(userInput.value, passInput.value);
   });
+
+  /** A password login; a group with an authServer asks it first for a token (galene-protocol.md §1). */
+  async function login(username: string, password: string): Promise<void> {
+    if (!groupStatus.authServer || token !== undefined) return join({ username, password, token });
+    loginError.textContent = '';
+    joinButton.disabled = true;
+    const answer = await askAuthServer(groupStatus.authServer, groupStatus.location, username, password);
+    joinButton.disabled = false;
+    switch (answer.kind) {
+      case 'token':
+        return join({ username, token: answer.token });
+      case 'password':
+        return join({ username, password });
+      case 'refused':
+        loginError.textContent = t.authRefused;
+        return;
+      case 'error':
+        loginError.textContent = t.authServerError(answer.why);
+        return;
+    }
+  }
   leave.addEventListener('click', () => {
     token = undefined;
     forgetCredentials();
     conn.close();
   });
 
+  async function toggleDevice(button: HTMLButtonElement, kind: 'camera' | 'microphone', name: string): Promise<void> {
+    button.disabled = true;
+    try {
+      setPressed(button, await media.toggle(kind));
+      conn.publish('camera', media.cameraStream());
+      void devices.refresh();
+    } catch (err) {
+      notice.textContent = t.deviceError(name, err instanceof Error ? err.message : String(err));
+    } finally {
+      button.disabled = false;
+      renderStage();
+    }
+  }
   const deviceToggle = (button: HTMLButtonElement, kind: 'camera' | 'microphone', name: string) => {
     button.addEventListener('click', async () => {
-      button.disabled = true;
-      try {
-        setPressed(button, await media.toggle(kind));
-        conn.publish('camera', media.cameraStream());
-      } catch (err) {
-        notice.textContent = t.deviceError(name, err instanceof Error ? err.message : String(err));
-      } finally {
-        button.disabled = false;
-        button.focus();
-        renderStage();
-      }
+      await toggleDevice(button, kind, name);
+      button.focus();
     });
   };
+
+  /** Another camera or microphone: if it is on, its new track replaces the old in what we publish. */
+  async function chooseDevice(kind: 'camera' | 'microphone', id: string): Promise<void> {
+    try {
+      if (await media.choose(kind, id)) conn.publish('camera', media.cameraStream());
+    } catch (err) {
+      notice.textContent = t.deviceError(kind === 'camera' ? t.camera : t.microphone, err instanceof Error ? err.message : String(err));
+    }
+    renderStage();
+  }
   deviceToggle(cameraButton, 'camera', t.camera);
   deviceToggle(micButton, 'microphone', t.microphone);
 
@@ -355,6 +456,12 @@ async function main(): Promise<void> {
 
   // A token link joins at once; so does a move to or from a small group with the credentials this tab used.
   const remembered = token === undefined ? rememberedCredentials(group) : undefined;
+  if (groupStatus.authPortal && token === undefined && !remembered) {
+    // The portal signs the user in and sends them back here with ?token=.
+    notice.textContent = t.authPortalRedirect;
+    window.location.href = groupStatus.authPortal;
+    return;
+  }
   if (token !== undefined) join({ token });
   else if (remembered) {
     forgetCredentials();

@@ -16,6 +16,7 @@ interface Tile {
   media: HTMLVideoElement;
   pc: RTCPeerConnection | undefined;
   local: boolean;
+  username: string;
 }
 
 export interface MeetingItem {
@@ -28,6 +29,8 @@ export interface MeetingItem {
 
 export class MeetingGrid {
   readonly el: HTMLElement;
+  /** Says who is speaking when that changes (a screen reader announces it; visually hidden). */
+  readonly announcer: HTMLElement;
   private readonly tiles = new Map<string, Tile>();
   private timer: ReturnType<typeof setInterval> | undefined;
   private polling = false;
@@ -35,6 +38,7 @@ export class MeetingGrid {
 
   constructor(private readonly t: Strings) {
     this.el = h('section', { class: 'meeting-grid', 'aria-label': t.meeting, hidden: true });
+    this.announcer = h('p', { class: 'visually-hidden speaker-announce', 'aria-live': 'polite' });
   }
 
   /** Lays out our own camera (if any) and every remote stream. */
@@ -66,6 +70,8 @@ export class MeetingGrid {
     if (!on) {
       if (this.timer) clearInterval(this.timer);
       this.timer = undefined;
+      this.speaker = undefined;
+      this.announcer.textContent = '';
     }
   }
 
@@ -93,7 +99,7 @@ export class MeetingGrid {
       h('figcaption', {}, item.local ? `${item.username} ${this.t.you}` : name),
     );
     el.classList.toggle('audio-only', item.stream.getVideoTracks().length === 0);
-    tile = { el, media, pc: item.pc, local: item.local };
+    tile = { el, media, pc: item.pc, local: item.local, username: item.username || '?' };
     this.tiles.set(item.key, tile);
     if (!item.local) media.play().catch(() => undefined);
     return tile;
@@ -112,6 +118,10 @@ export class MeetingGrid {
           bestLevel = level;
           best = key;
         }
+      }
+      if (best !== undefined && best !== this.speaker) {
+        const who = this.tiles.get(best);
+        if (who) this.announcer.textContent = this.t.speaking(who.username);
       }
       this.speaker = best;
       for (const [key, tile] of this.tiles) {

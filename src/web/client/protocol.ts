@@ -47,6 +47,8 @@ export interface ConnectionEvents {
   notice(kind: 'error' | 'warning' | 'info', text: string): void;
   /** A stream was added, closed or got a track. */
   streams(): void;
+  /** An op asked us to mute our microphone (a privileged `usermessage` of kind `mute`). */
+  muted?(by: string): void;
 }
 
 const PING_AFTER_MS = 15_000;
@@ -72,6 +74,10 @@ export class ServerConnection {
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
   /** What the user publishes, by label; republished after a reconnect. */
   private readonly published = new Map<string, MediaStream>();
+  /** Ask for the low simulcast layer (`video-low`) instead of the first one. */
+  private lowBandwidth = false;
+  /** The send cap for our video, in bits per second (undefined: no cap). */
+  private maxVideoBitrate: number | undefined;
 
   constructor(
     private readonly endpoint: string,
@@ -109,6 +115,45 @@ export class ServerConnection {
     this.send({ type: 'useraction', kind: 'setdata', source: this.id, username: this.username, dest: this.id, value });
   }
 
+  /** A `useraction` (op-only kinds such as `kick`, whose value is the message) aimed at another user. */
+  userAction(kind: string, dest: string, value?: unknown): void {
+    this.send({ type: 'useraction', kind, source: this.id, username: this.username, dest, value });
+  }
+
+  /** A `groupaction` (`lock` with its message, `unlock`, `record`, `unrecord`...). */
+  groupAction(kind: string, value?: unknown): void {
+    this.send({ type: 'groupaction', kind, source: this.id, username: this.username, value });
+  }
+
+  /** A `usermessage` to one user (`mute` asks a presenter to turn its microphone off, as Galène's client does). */
+  userMessage(kind: string, dest: string, value?: unknown): void {
+    this.send({ type: 'usermessage', kind, source: this.id, username: this.username, dest, value, noecho: true });
+  }
+
+  get isLowBandwidth(): boolean {
+    return this.lowBandwidth;
+  }
+
+  /** Switches between the full video and the low layer (`video-low`), telling the server at once if joined. */
+  setLowBandwidth(on: boolean): void {
+    this.lowBandwidth = on;
+    if (this.isJoined) this.sendRequest();
+  }
+
+  private sendRequest(): void {
+    this.send({ type: 'request', request: { '': ['audio', this.lowBandwidth ? 'video-low' : 'video'] } });
+  }
+
+  get videoBitrateCap(): number | undefined {
+    return this.maxVideoBitrate;
+  }
+
+  /** Caps the video we send (every up stream, now and later); undefined lifts the cap. */
+  async setMaxVideoBitrate(bps: number | undefined): Promise<void> {
+    this.maxVideoBitrate = bps;
+    await Promise.all([...this.up.values()].map((s) => s.setMaxBitrate(bps)));
+  }
+
   /** Publishes `stream` under `label`, replacing what was published there; null (or no tracks) stops it. */
   publish(label: string, stream: MediaStream | null): void {
     if (stream && stream.getTracks().length > 0) this.published.set(label, stream);
@@ -118,6 +163,9 @@ export class ServerConnection {
 
   private syncUp(label: string): void {
     const old = [...this.up.values()].find((s) => s.label === label);
+    // The server ends a replaced stream once its successor is forwarded; if `old` goes before that, the stream
+    // it was replacing would live on: end it ourselves (closing an ended stream is a no-op on the server).
+    if (old?.replaces) this.send({ type: 'close', id: old.replaces });
     const stream = this.published.get(label);
     if (!stream || !this.permissions.includes('present')) {
       if (old) {
@@ -135,6 +183,7 @@ export class ServerConnection {
       (m) => this.send(m),
       () => this.ev.streams(),
       old?.id,
+      this.maxVideoBitrate,
     );
     this.up.set(s.id, s);
     // The server ends the replaced stream itself once receivers have been offered the new one.
@@ -307,7 +356,7 @@ export class ServerConnection {
         if (m.rtcConfiguration) this.rtcConfiguration = m.rtcConfiguration;
         if (first) {
           this.ev.state({ kind: 'connected' });
-          this.send({ type: 'request', request: { '': ['audio', 'video'] } });
+          this.sendRequest();
         }
         this.ev.joined();
         // Publish (again) what we were publishing, or stop if we lost `present`.
@@ -349,6 +398,9 @@ export class ServerConnection {
         return;
       case 'info':
         return this.ev.notice('info', text);
+      case 'mute':
+        if (m.privileged) this.ev.muted?.(m.username ?? '');
+        return;
       default:
         return;
     }

@@ -23,6 +23,7 @@ export class Stage {
   private readonly empty: HTMLParagraphElement;
   readonly unmute: HTMLButtonElement;
   private readonly elements = new Map<string, HTMLMediaElement>();
+  private hlsVideo: HTMLVideoElement | undefined;
 
   constructor(private readonly t: Strings) {
     this.empty = h('p', { class: 'empty' }, t.nothingShown);
@@ -73,7 +74,7 @@ export class Stage {
       el.remove();
       this.elements.delete(key);
     }
-    this.empty.hidden = !!mainItem;
+    this.empty.hidden = !!mainItem || !!this.hlsVideo;
     this.el.classList.toggle('with-side', !!sideItem);
   }
 
@@ -98,6 +99,7 @@ export class Stage {
     el.dataset.label = item.label;
     el.dataset.stream = item.key;
     this.elements.set(key, el);
+    if (this.hlsVideo) this.applyHlsMute(el);
     if (!item.local) this.play(el);
     return el;
   }
@@ -121,6 +123,22 @@ export class Stage {
       el.play().catch(() => undefined);
     }
     this.unmute.hidden = true;
+  }
+
+  /** HLS mode (hlsFallback.ts): the WebRTC media is hidden and silent and `video` is shown; undefined ends it. */
+  setHlsVideo(video: HTMLVideoElement | undefined): void {
+    if (this.hlsVideo !== video) this.hlsVideo?.remove();
+    this.hlsVideo = video;
+    this.main.hidden = this.side.hidden = !!video;
+    if (video) {
+      this.empty.hidden = true;
+      this.main.before(video);
+    }
+    for (const el of this.elements.values()) this.applyHlsMute(el);
+  }
+
+  private applyHlsMute(el: HTMLMediaElement): void {
+    el.muted = !!this.hlsVideo || el.classList.contains('local') || el.dataset.autoMuted === 'true';
   }
 
   clear(): void {

@@ -110,6 +110,9 @@ export class DownStream extends Stream {
 
 /** A stream we publish (needs the `present` permission). */
 export class UpStream extends Stream {
+  /** The stream this one was published to replace, if any. */
+  readonly replaces: string | undefined;
+
   constructor(
     label: string,
     readonly stream: MediaStream,
@@ -118,9 +121,29 @@ export class UpStream extends Stream {
     send: Send,
     onChange: () => void,
     private replace?: string,
+    maxVideoBitrate?: number,
   ) {
     super(randomId(), label, config, send, onChange);
-    for (const t of stream.getTracks()) this.pc.addTransceiver(t, { direction: 'sendonly', streams: [stream] });
+    this.replaces = replace;
+    for (const t of stream.getTracks()) {
+      // One encoding for video, so that setMaxBitrate can change its cap later without renegotiating.
+      const sendEncodings = t.kind === 'video' ? [maxVideoBitrate ? { maxBitrate: maxVideoBitrate } : {}] : undefined;
+      this.pc.addTransceiver(t, { direction: 'sendonly', streams: [stream], sendEncodings });
+    }
+  }
+
+  /** Caps (or, with undefined, uncaps) the bitrate of our video senders. */
+  async setMaxBitrate(bps: number | undefined): Promise<void> {
+    for (const sender of this.pc.getSenders()) {
+      if (sender.track?.kind !== 'video' || this.closed) continue;
+      const params = sender.getParameters();
+      if (params.encodings.length === 0) params.encodings = [{}];
+      for (const e of params.encodings) {
+        if (bps) e.maxBitrate = bps;
+        else delete e.maxBitrate;
+      }
+      await sender.setParameters(params);
+    }
   }
 
   async negotiate(iceRestart = false): Promise<void> {

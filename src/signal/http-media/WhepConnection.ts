@@ -1,0 +1,242 @@
+import { EventEmitter } from 'node:events';
+import {
+  MediaStream,
+  RTCPeerConnection,
+  type RTCDtlsTransport,
+  type RTCRtpTransceiver,
+} from 'werift';
+import { errorMessage, LecternError } from '../../errors.js';
+import { CODECS, type CodecName } from '../../forward/codecs.js';
+import {
+  addCandidate,
+  gatheringComplete,
+  resumeIceAfterRestart,
+  serverPeerConfig,
+  weriftCodec,
+  type IceCandidateInit,
+} from '../../forward/peerConfig.js';
+import { routeViewerRtcp, sendSenderReports } from '../../forward/viewerRtcp.js';
+import { RtpDownTrack } from '../../forward/RtpDownTrack.js';
+import { finalizeOffer, looksLikeSdp, parseMline, splitSdp } from '../../forward/sdpText.js';
+import type { IceOptions, TrackKind } from '../../forward/types.js';
+import type { Logger } from '../../log.js';
+import type { Lecture } from './lecture.js';
+
+export interface WhepConnectionOptions {
+  id: string;
+  /** Codecs the viewer may be sent, preferred first (the lecture's current codecs lead). */
+  codecs: readonly CodecName[];
+  ice: IceOptions;
+  log: Logger;
+}
+
+export interface WhepConnectionEvents {
+  failed: [];
+  close: [reason: string];
+}
+
+interface Slot {
+  readonly transceiver: RTCRtpTransceiver;
+  readonly track: RtpDownTrack;
+  readonly codec: CodecName;
+}
+
+const SR_INTERVAL_MS = 500;
+
+/**
+ * A WHEP viewer's peer connection: unlike forward/DownConnection the client offers (recvonly audio/video) and
+ * the server answers sendonly, one codec per kind, with the offer's payload types. Once connected, one
+ * RtpDownTrack per kind forwards whatever up tracks `setLecture` names; switching sources renumbers seamlessly
+ * (RtpDownTrack's SeqRewriter) and waits for a keyframe of the new source. A source whose codec differs from
+ * the negotiated one is not forwarded (the viewer would need a new session).
+ */
+export class WhepConnection extends EventEmitter<WhepConnectionEvents> {
+  private readonly pc: RTCPeerConnection;
+  private readonly log: Logger;
+  private readonly slots = new Map<TrackKind, Slot>();
+  private readonly bySsrc = new Map<number, RtpDownTrack>();
+  private readonly watched = new WeakSet<RTCDtlsTransport>();
+  private readonly unsubscribers: (() => void)[] = [];
+  private lecture: Lecture = {};
+  private connected = false;
+  private srTimer: NodeJS.Timeout | undefined;
+  private closedReason: string | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  /** Answers a viewer's offer. Throws LecternError 'bad-sdp' (nothing is left open then). */
+  static async accept(opts: WhepConnectionOptions, offerSdp: string): Promise<{ conn: WhepConnection; answerSdp: string }> {
+    if (!looksLikeSdp(offerSdp)) throw new LecternError('bad-sdp', 'the offer is not an SDP description');
+    const kinds = new Set<TrackKind>();
+    for (const m of splitSdp(offerSdp.replace(/^\s+/, '')).media) {
+      const kind = parseMline(m.mline!)?.kind;
+      if (kind === 'audio' || kind === 'video') kinds.add(kind);
+    }
+    if (kinds.size === 0) throw new LecternError('bad-sdp', 'the offer has no audio or video section');
+    const conn = new WhepConnection(opts, kinds);
+    try {
+      return { conn, answerSdp: await conn.negotiate(offerSdp, true) };
+    } catch (e) {
+      conn.close('negotiation failed');
+      throw e instanceof LecternError ? e : new LecternError('bad-sdp', `cannot answer the offer: ${errorMessage(e)}`, { cause: e });
+    }
+  }
+
+  private constructor(
+    private readonly opts: WhepConnectionOptions,
+    kinds: Set<TrackKind>,
+  ) {
+    super();
+    this.log = opts.log;
+    const specs = opts.codecs.map((n) => CODECS[n]);
+    this.pc = new RTCPeerConnection({
+      ...serverPeerConfig(opts.ice),
+      codecs: {
+        audio: specs.filter((s) => s.kind === 'audio').map(weriftCodec),
+        video: specs.filter((s) => s.kind === 'video').map(weriftCodec),
+      },
+      headerExtensions: { audio: [], video: [] },
+    });
+    // Sendonly transceivers made before the offer is applied take the offer's first section of their kind.
+    const stream = new MediaStream({ id: `lectern-${opts.id.slice(0, 16)}` });
+    for (const kind of kinds) this.pc.addTransceiver(kind, { direction: 'sendonly', streams: [stream] });
+    const sub = this.pc.connectionStateChange.subscribe((state) => this.onConnectionState(state));
+    this.unsubscribers.push(sub.unSubscribe);
+  }
+
+  get closed(): boolean {
+    return this.closedReason !== undefined;
+  }
+
+  /** The up tracks to forward from now on (a kind left out stops). */
+  setLecture(lecture: Lecture): void {
+    this.lecture = lecture;
+    if (this.connected && !this.closed) this.route();
+  }
+
+  /** A new offer from the viewer (an ICE restart); resolves with the answer. */
+  renegotiate(offerSdp: string): Promise<string> {
+    const run = async (): Promise<string> => {
+      if (this.closed) throw new LecternError('closed', 'the session is closed');
+      if (!looksLikeSdp(offerSdp)) throw new LecternError('bad-sdp', 'the offer is not an SDP description');
+      return this.negotiate(offerSdp, false);
+    };
+    const result = this.queue.then(run, run);
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+
+  async addIceCandidate(c: IceCandidateInit): Promise<void> {
+    if (this.closed) return;
+    await addCandidate(this.pc, c);
+  }
+
+  private async negotiate(offerSdp: string, first: boolean): Promise<string> {
+    try {
+      await this.pc.setRemoteDescription({ type: 'offer', sdp: offerSdp });
+    } catch (e) {
+      throw new LecternError('bad-sdp', `cannot apply the offer: ${errorMessage(e)}`, { cause: e });
+    }
+    if (first) this.createSlots();
+    const answer = await this.pc.createAnswer();
+    await this.pc.setLocalDescription(answer);
+    await gatheringComplete(this.pc);
+    resumeIceAfterRestart(this.pc, (err) => {
+      this.log.info({ err: errorMessage(err) }, 'ICE failed after a restart');
+      if (!this.closed) this.emit('failed');
+    });
+    this.watchTransports();
+    const local = this.pc.localDescription;
+    if (!local) throw new LecternError('bad-sdp', 'no local description');
+    return finalizeOffer(local.sdp); // ICE-lite at session level, as for our offers
+  }
+
+  /** One codec per kind (the first negotiated in our preference order), and its DownTrack. */
+  private createSlots(): void {
+    for (const transceiver of this.pc.getTransceivers()) {
+      const kind = transceiver.kind;
+      if (transceiver.direction !== 'sendonly' || transceiver.mLineIndex === undefined) continue;
+      if ((kind !== 'audio' && kind !== 'video') || this.slots.has(kind)) continue;
+      let chosen: { name: CodecName; payloadType: number } | undefined;
+      for (const name of this.opts.codecs) {
+        const c = transceiver.codecs.find((x) => x.mimeType.toLowerCase() === CODECS[name].mimeType.toLowerCase());
+        if (c && CODECS[name].kind === kind) {
+          chosen = { name, payloadType: c.payloadType };
+          transceiver.codecs = [c];
+          break;
+        }
+      }
+      if (!chosen) throw new LecternError('bad-sdp', `no acceptable ${kind} codec in the offer`);
+      const sender = transceiver.sender;
+      const track = new RtpDownTrack({
+        id: `${this.opts.id}:${kind}`,
+        kind,
+        ssrc: sender.ssrc,
+        payloadType: chosen.payloadType,
+        clockRate: CODECS[chosen.name].clockRate,
+        sink: {
+          sendRtp: (payload, header) => {
+            const dtls = transceiver.dtlsTransport;
+            if (dtls?.state === 'connected') dtls.sendRtp(payload, header).catch(() => undefined);
+          },
+        },
+      });
+      this.slots.set(kind, { transceiver, track, codec: chosen.name });
+      this.bySsrc.set(sender.ssrc, track);
+    }
+    if (this.slots.size === 0) throw new LecternError('bad-sdp', 'the offer asks for no audio or video we can send');
+  }
+
+  private route(): void {
+    for (const [kind, slot] of this.slots) {
+      const up = this.lecture[kind];
+      if (up && up.codec.name !== slot.codec) {
+        this.log.info({ kind, codec: up.codec.name, negotiated: slot.codec }, 'lecture codec differs from the negotiated one');
+        slot.track.setSource(undefined);
+        continue;
+      }
+      slot.track.setSource(up);
+    }
+  }
+
+  private onConnectionState(state: string): void {
+    if (this.closed) return;
+    if (state === 'connected') {
+      if (!this.connected) {
+        this.connected = true;
+        this.route();
+        this.srTimer = setInterval(() => this.sendSenderReports(), SR_INTERVAL_MS);
+        this.srTimer.unref();
+      }
+    } else if (state === 'failed') {
+      this.emit('failed');
+    } else if (state === 'closed') {
+      this.close('transport closed');
+    }
+  }
+
+  private watchTransports(): void {
+    for (const t of this.pc.getTransceivers()) {
+      const dtls = t.dtlsTransport;
+      if (!dtls || this.watched.has(dtls)) continue;
+      this.watched.add(dtls);
+      const sub = dtls.onRtcp.subscribe((packet) => routeViewerRtcp(packet, this.bySsrc));
+      this.unsubscribers.push(sub.unSubscribe);
+    }
+  }
+
+  private sendSenderReports(): void {
+    if (this.closed) return;
+    sendSenderReports(this.slots.values(), this.pc.cname, Date.now());
+  }
+
+  /** Idempotent: detaches from the up tracks, closes the peer connection, emits 'close'. */
+  close(reason = 'closed'): void {
+    if (this.closedReason !== undefined) return;
+    this.closedReason = reason;
+    if (this.srTimer) clearInterval(this.srTimer);
+    for (const u of this.unsubscribers.splice(0)) u();
+    for (const { track } of this.slots.values()) track.close();
+    this.pc.close().catch(() => undefined);
+    this.emit('close', reason);
+  }
+}

@@ -1,0 +1,32 @@
+import type { TrackKind, UpTrack } from '../../forward/types.js';
+
+/** What a stream looks like to the lecture chooser (an UpConnection satisfies it). */
+export interface LectureCandidate {
+  readonly label: string;
+  tracks(): readonly UpTrack[];
+}
+
+export type Lecture = Partial<Record<TrackKind, UpTrack>>;
+
+const firstOf = (s: LectureCandidate, kind: TrackKind): UpTrack | undefined => s.tracks().find((t) => t.kind === kind);
+
+/**
+ * The group's current lecture among its published streams (oldest first, as Group.streams keeps them):
+ * video from the newest screen share, else the newest camera, else the newest stream with video (a WHIP
+ * stream's label is ""); audio from the newest camera, else the stream the video comes from, else the newest
+ * stream with audio. The newest wins so that a speaker who republishes is followed.
+ */
+export function chooseLecture(streams: Iterable<LectureCandidate>): Lecture {
+  const newestFirst = [...streams].reverse();
+  const withKind = (kind: TrackKind, label?: string) =>
+    newestFirst.find((s) => (label === undefined || s.label === label) && firstOf(s, kind));
+  const videoStream = withKind('video', 'screenshare') ?? withKind('video', 'camera') ?? withKind('video');
+  const audioStream =
+    withKind('audio', 'camera') ?? (videoStream && firstOf(videoStream, 'audio') ? videoStream : undefined) ?? withKind('audio');
+  const out: Lecture = {};
+  const video = videoStream && firstOf(videoStream, 'video');
+  const audio = audioStream && firstOf(audioStream, 'audio');
+  if (video) out.video = video;
+  if (audio) out.audio = audio;
+  return out;
+}

@@ -1,0 +1,33 @@
+import type { GroupDescription } from '../../config/GroupStore.js';
+import { authorise } from '../../group/authorise.js';
+
+export type RecordingsAuth = { ok: true; username: string } | { ok: false; status: 401 | 403; message: string };
+
+/** `Authorization: Basic base64(user:password)` -> its parts; undefined when absent or malformed. */
+export function parseBasicAuth(header: string | undefined): { username: string; password: string } | undefined {
+  const m = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header ?? '');
+  if (!m) return undefined;
+  const decoded = Buffer.from(m[1]!, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon < 0) return undefined;
+  return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+}
+
+/**
+ * HTTP Basic against the group's users (as a join would check them); the user must hold `record` in that
+ * group. No or wrong credentials: 401; right credentials without `record`: 403.
+ */
+export async function checkRecordAccess(
+  desc: GroupDescription,
+  group: string,
+  authorization: string | undefined,
+): Promise<RecordingsAuth> {
+  const creds = parseBasicAuth(authorization);
+  if (!creds) return { ok: false, status: 401, message: 'authentication required' };
+  const identity = await authorise(desc, group, creds);
+  if (!identity.ok) return { ok: false, status: 401, message: 'not authorised' };
+  if (!identity.permissions.includes('record')) {
+    return { ok: false, status: 403, message: `${identity.username || 'this user'} may not access the recordings of this group` };
+  }
+  return { ok: true, username: identity.username };
+}

@@ -1,0 +1,230 @@
+/**
+ * Live HLS end to end: a werift peer publishes over WHIP, the server enqueues a live-hls job, the job's
+ * werift WHEP peer feeds the real ffmpeg, and the playlists are served under /group/<g>/.hls/.
+ */
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeFile } from './helpers/decode.js';
+import { startLoopbackStun, type LoopbackStun } from './helpers/loopbackStun.js';
+import { createPublisherPeer, startTestMedia, type PublisherPeer, type TestMedia } from './helpers/mediaSource.js';
+import { startTestServer, type TestServer } from './helpers/testServer.js';
+import { sleep } from './helpers/wait.js';
+import { signHs256 } from './helpers/jwt.js';
+
+const hsKey = randomBytes(32);
+const jwt = (claims: Record<string, unknown>) => signHs256(hsKey, claims);
+
+let server: TestServer;
+let stun: LoopbackStun;
+let media: TestMedia;
+const cleanups: (() => Promise<unknown> | void)[] = [];
+const student = { Authorization: `Basic ${Buffer.from('student:st-pw').toString('base64')}` };
+
+function url(p: string): string {
+  return new URL(p, server.url).toString();
+}
+
+function presenterToken(): string {
+  const now = Math.floor(Date.now() / 1000);
+  return jwt({ sub: 'prof', aud: `${server.url}/group/lecture/`, permissions: ['present'], iat: now, exp: now + 600 });
+}
+
+async function publish(): Promise<{ peer: PublisherPeer; location: string; stop: () => Promise<void> }> {
+  const peer = createPublisherPeer({ stunPort: stun.port });
+  const token = presenterToken(); // DELETE needs the very token the session was created with
+  const res = await fetch(url('/group/lecture/.whip'), {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/sdp', Authorization: `Bearer ${token}` },
+    body: await peer.createOffer(),
+  });
+  const text = await res.text();
+  if (res.status !== 201) throw new Error(`WHIP POST: ${res.status} ${text}`);
+  await peer.setAnswer(text);
+  const location = res.headers.get('location')!;
+  const offV = media.onVideo((rtp) => peer.sendVideo(rtp));
+  const offA = media.onAudio((rtp) => peer.sendAudio(rtp));
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    offV();
+    offA();
+    const res = await fetch(url(location), { method: 'DELETE', headers: { Authorization: `Bearer ${token}` } });
+    expect(res.status).toBe(200);
+    await peer.close();
+  };
+  cleanups.push(stop);
+  return { peer, location, stop };
+}
+
+async function playlist(name: string, headers: Record<string, string> = student): Promise<string | undefined> {
+  const res = await fetch(url(`/group/lecture/.hls/${name}`), { headers });
+  if (res.status === 404) return undefined;
+  expect(res.status).toBe(200);
+  return res.text();
+}
+
+const segmentsOf = (text: string | undefined) => (text ?? '').split('\n').filter((l) => /^[^#].*\.m4s/.test(l));
+
+beforeAll(async () => {
+  stun = await startLoopbackStun();
+  server = await startTestServer({
+    hlsDefault: true,
+    groups: {
+      // A lecture (only prof presents): live HLS is on by default. Not public: no anonymous access.
+      lecture: {
+        authKeys: [{ kty: 'oct', alg: 'HS256', k: hsKey.toString('base64url') }],
+        users: { prof: { password: 'prof-pw', permissions: 'present' }, student: { password: 'st-pw', permissions: 'observe' } },
+      },
+    },
+  });
+  fs.writeFileSync(path.join(server.dir, 'data', 'ice-servers.json'), JSON.stringify([{ urls: `stun:127.0.0.1:${stun.port}` }]));
+  media = await startTestMedia({ gop: 60 });
+  await media.firstVideo();
+}, 30_000);
+
+afterAll(async () => {
+  for (const c of cleanups.reverse()) await c();
+  await media?.close();
+  await server?.stop();
+  await stun?.close();
+}, 30_000);
+
+describe('live HLS', () => {
+  it('a lecture gets a live playlist within 6 s; its segments decode; access follows the group', async () => {
+    const t0 = Date.now();
+    await publish();
+    let live: string | undefined;
+    while (Date.now() - t0 < 6000) {
+      live = await playlist('index.m3u8');
+      if (segmentsOf(live).length > 0) break;
+      await sleep(100);
+    }
+    const elapsed = Date.now() - t0;
+    expect(segmentsOf(live).length, `no segment ${elapsed} ms after publishing`).toBeGreaterThan(0);
+    expect(elapsed).toBeLessThan(6000);
+    expect(live).toMatch(/^#EXTM3U\n/);
+    expect(live).toContain('#EXT-X-MAP:URI=');
+    expect(live).not.toContain('#EXT-X-ENDLIST');
+
+    // Three segments (init + media) decode with ffmpeg.
+    while (segmentsOf(await playlist('event.m3u8')).length < 3) await sleep(200);
+    const event = (await playlist('event.m3u8'))!;
+    expect(event).toContain('#EXT-X-PLAYLIST-TYPE:EVENT');
+    const init = /#EXT-X-MAP:URI="([^"]+)"/.exec(event)![1]!;
+    const parts = [init, ...segmentsOf(event).slice(0, 3)];
+    const bufs: Buffer[] = [];
+    for (const p of parts) {
+      const res = await fetch(url(`/group/lecture/.hls/${p}`), { headers: student });
+      expect(res.status).toBe(200);
+      if (p.endsWith('.m4s')) expect(res.headers.get('cache-control')).toMatch(/immutable/);
+      bufs.push(Buffer.from(await res.arrayBuffer()));
+    }
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'lectern-live-'));
+    cleanups.push(() => fs.rmSync(tmp, { recursive: true, force: true }));
+    const file = path.join(tmp, 'three.mp4');
+    fs.writeFileSync(file, Buffer.concat(bufs));
+    const decoded = await decodeFile(file);
+    expect(decoded.errors).toEqual([]);
+    expect(decoded.code).toBe(0);
+    expect(decoded.videoFrames).toBeGreaterThanOrEqual(60); // 3 x 1 s at 30 fps, give or take a frame
+    expect(decoded.seconds).toBeGreaterThan(2.5);
+
+    // Access: anonymous and wrong passwords get 401; a viewer's token works, and is carried to the segments.
+    const anon = await fetch(url('/group/lecture/.hls/index.m3u8'));
+    expect(anon.status).toBe(401);
+    expect(anon.headers.get('www-authenticate')).toMatch(/^Basic/);
+    expect(await anon.text()).toMatch(/not authorised/);
+    const wrong = await fetch(url('/group/lecture/.hls/index.m3u8'), {
+      headers: { Authorization: `Basic ${Buffer.from('student:nope').toString('base64')}` },
+    });
+    expect(wrong.status).toBe(401);
+    expect((await fetch(url(`/group/lecture/.hls/${init}`))).status).toBe(401);
+    const now = Math.floor(Date.now() / 1000);
+    const viewer = jwt({ sub: 'ann', aud: `${server.url}/group/lecture/`, permissions: [], iat: now, exp: now + 600 });
+    const withToken = await fetch(url(`/group/lecture/.hls/index.m3u8?token=${viewer}`));
+    expect(withToken.status).toBe(200);
+    expect(withToken.headers.get('cache-control')).toBe('no-cache');
+    const tokenList = await withToken.text();
+    const seg = segmentsOf(tokenList).at(-1)!;
+    expect(seg).toContain(`?token=${viewer}`);
+    expect((await fetch(url(`/group/lecture/.hls/${seg}`))).status).toBe(200);
+    // Path safety.
+    expect((await fetch(url('/group/lecture/.hls/..%2f..%2fdata%2fconfig.json'), { headers: student })).status).toBe(404);
+    expect((await fetch(url('/group/lecture/.hls/index.sdp'), { headers: student })).status).toBe(404);
+  }, 60_000);
+
+  it('restarts a dead ffmpeg: the stream goes on after a discontinuity', async () => {
+    // A steady stream first (a run that has just been replaced, e.g. audio joining late, is not the one to kill).
+    const steady = segmentsOf(await playlist('event.m3u8')).length;
+    for (let end = Date.now() + 20_000; segmentsOf(await playlist('event.m3u8')).length < steady + 2 && Date.now() < end; ) {
+      await sleep(250);
+    }
+    // The live job's ffmpeg is a child of this process (the server runs in it): the one reading an .sdp file.
+    const children = fs
+      .readdirSync(`/proc/${process.pid}/task`)
+      .flatMap((t) => fs.readFileSync(`/proc/${process.pid}/task/${t}/children`, 'utf8').trim().split(/\s+/))
+      .filter(Boolean)
+      .map(Number);
+    const live = children.filter((pid) => {
+      try {
+        return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('.sdp');
+      } catch {
+        return false;
+      }
+    });
+    expect(live).toHaveLength(1);
+    const before = segmentsOf(await playlist('event.m3u8')).length;
+    process.kill(live[0]!, 'SIGKILL');
+    const deadline = Date.now() + 40_000;
+    let event = '';
+    while (Date.now() < deadline) {
+      event = (await playlist('event.m3u8')) ?? '';
+      if (event.includes('#EXT-X-DISCONTINUITY') && segmentsOf(event).length >= before + 3) break;
+      await sleep(250);
+    }
+    expect(event).toContain('#EXT-X-DISCONTINUITY');
+    expect(event).not.toContain('#EXT-X-ENDLIST');
+    const maps = [...event.matchAll(/#EXT-X-MAP:URI="([^"]+)"/g)].map((m) => m[1]);
+    expect(maps).toHaveLength(2); // the new run has its own init segment
+    expect(segmentsOf(event).length).toBeGreaterThanOrEqual(before + 3);
+  }, 90_000);
+
+  it('survives the speaker reconnecting, then ends with ENDLIST after the lecture ends', async () => {
+    const before = segmentsOf(await playlist('event.m3u8')).length;
+    expect(before).toBeGreaterThan(0);
+    // The publisher from the first test leaves; a new one publishes 2 s later.
+    for (const c of cleanups.splice(0)) await c();
+    let sawEnd = false;
+    const watch = setInterval(() => {
+      void playlist('index.m3u8').then((t) => (sawEnd ||= (t ?? '').includes('#EXT-X-ENDLIST')), () => undefined);
+    }, 250);
+    try {
+      await sleep(2000);
+      const again = await publish();
+      const deadline = Date.now() + 20_000;
+      while (segmentsOf(await playlist('event.m3u8')).length < before + 5 && Date.now() < deadline) await sleep(250);
+      expect(segmentsOf(await playlist('event.m3u8')).length).toBeGreaterThanOrEqual(before + 5);
+      expect(sawEnd).toBe(false);
+      const live = (await playlist('index.m3u8'))!;
+      expect(live).not.toContain('#EXT-X-ENDLIST');
+
+      // The lecture ends: ~10 s later the job ends and both playlists are closed.
+      await again.stop();
+    } finally {
+      clearInterval(watch);
+    }
+    const endBy = Date.now() + 30_000;
+    let live = '';
+    while (Date.now() < endBy) {
+      live = (await playlist('index.m3u8')) ?? '';
+      if (live.includes('#EXT-X-ENDLIST')) break;
+      await sleep(500);
+    }
+    expect(live.trimEnd().endsWith('#EXT-X-ENDLIST')).toBe(true);
+    expect(((await playlist('event.m3u8')) ?? '').trimEnd().endsWith('#EXT-X-ENDLIST')).toBe(true);
+  }, 90_000);
+});
