@@ -4,6 +4,7 @@ import { startLoopbackStun, type LoopbackStun } from './helpers/loopbackStun.js'
 import { MediaClient } from './helpers/MediaClient.js';
 import { createPublisherPeer, startTestMedia, type PublisherPeer, type TestMedia } from './helpers/mediaSource.js';
 import { startTestServer, type TestServer } from './helpers/testServer.js';
+import { directSendCounters } from '../src/forward/directSend.js';
 import { payloadHash } from './helpers/viewerPeer.js';
 import { waitFor } from './helpers/wait.js';
 
@@ -98,6 +99,7 @@ describe('a lecture through the protocol', () => {
   });
 
   it('every viewer receives video and audio with the payloads the publisher sent', async () => {
+    const before = { ...directSendCounters };
     const peers = () => viewers.map((v) => v.streams.get(streamId)!.viewer);
     // ffmpeg sends a keyframe every 2 s and cannot answer PLIs: wait for one to pass through.
     await waitFor(
@@ -106,6 +108,9 @@ describe('a lecture through the protocol', () => {
       'media and a keyframe at every viewer',
     );
     for (const p of peers()) expect([...p.video, ...p.audio].every((r) => sent.has(r.hash))).toBe(true);
+    // werift viewers negotiate AES-GCM over UDP: every packet took the direct SRTP path, none werift's.
+    expect(directSendCounters.direct - before.direct).toBeGreaterThan(0);
+    expect(directSendCounters.fallback).toBe(before.fallback);
   });
 
   it('reports the streams in /galene-api/v0/.stats, for admins only', async () => {

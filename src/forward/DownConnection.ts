@@ -9,6 +9,7 @@ import { errorMessage, LecternError } from '../errors.js';
 import type { UpConnection } from '../ingest/UpConnection.js';
 import type { Logger } from '../log.js';
 import { CODECS } from './codecs.js';
+import { transceiverSink } from './directSend.js';
 import { LayerSelector } from './LayerSelector.js';
 import {
   addCandidate,
@@ -57,10 +58,11 @@ interface Slot {
  * publisher uses, Galène's fixed payload type, no header extensions) and, once connected, attaches a
  * RtpDownTrack per kind to the chosen up track ('video' = first simulcast layer, 'video-low' = last).
  *
- * Packets are encrypted and sent through werift's DTLS transport directly, not through RTCRtpSender.sendRtp:
- * sendRtp mutates the packet it is given and answers NACKs from its own cache, whereas here one upstream
- * packet object is shared by every viewer and NACKs are answered from the up track's cache. Sender reports
- * are built here too (werift's sender only reports on what went through sendRtp).
+ * Packets are encrypted with the DTLS transport's SRTP keys and sent on its ICE socket (`directSend.ts`), not
+ * through RTCRtpSender.sendRtp: sendRtp mutates the packet it is given and answers NACKs from its own cache,
+ * whereas here one upstream packet object is shared by every viewer and NACKs are answered from the up
+ * track's cache. Sender reports are built here too (werift's sender only reports on what went through
+ * sendRtp).
  */
 export class DownConnection extends EventEmitter<DownConnectionEvents> {
   readonly id: string;
@@ -217,12 +219,7 @@ export class DownConnection extends EventEmitter<DownConnectionEvents> {
         ssrc: sender.ssrc,
         payloadType: spec.payloadType,
         clockRate: spec.clockRate,
-        sink: {
-          sendRtp: (payload, header) => {
-            const dtls = transceiver.dtlsTransport;
-            if (dtls?.state === 'connected') dtls.sendRtp(payload, header).catch(() => undefined);
-          },
-        },
+        sink: transceiverSink(transceiver),
       });
       this.slots.set(kind, { transceiver, track });
       this.bySsrc.set(sender.ssrc, track);

@@ -7,6 +7,7 @@ import {
 } from 'werift';
 import { errorMessage, LecternError } from '../../errors.js';
 import { CODECS, type CodecName } from '../../forward/codecs.js';
+import { transceiverSink } from '../../forward/directSend.js';
 import {
   addCandidate,
   gatheringComplete,
@@ -173,12 +174,7 @@ export class WhepConnection extends EventEmitter<WhepConnectionEvents> {
         ssrc: sender.ssrc,
         payloadType: chosen.payloadType,
         clockRate: CODECS[chosen.name].clockRate,
-        sink: {
-          sendRtp: (payload, header) => {
-            const dtls = transceiver.dtlsTransport;
-            if (dtls?.state === 'connected') dtls.sendRtp(payload, header).catch(() => undefined);
-          },
-        },
+        sink: transceiverSink(transceiver),
       });
       this.slots.set(kind, { transceiver, track, codec: chosen.name });
       this.bySsrc.set(sender.ssrc, track);

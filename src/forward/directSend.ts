@@ -1,0 +1,174 @@
+/**
+ * The fan-out's per-packet send: SRTP-protect one RTP packet with the keys werift's DTLS handshake derived
+ * and hand it to the ICE pair's UDP socket, synchronously.
+ *
+ * werift's own `RTCDtlsTransport.sendRtp` goes through four async functions per packet (a promise each),
+ * serialises the header through a generic writer, builds the GCM nonce with another, and concatenates
+ * header, ciphertext and tag into a fresh buffer. Here, for the profile werift peers and browsers settle on
+ * (SRTP_AEAD_AES_128_GCM, RFC 7714), the header is written by hand, the nonce is XORed into a reusable
+ * buffer, and header, ciphertext and tag go to the kernel as one datagram without being joined (sendmsg
+ * with three iovecs). What node still allocates per packet: the cipher object (node cannot re-key a GCM
+ * context with a new nonce), its output and the tag.
+ *
+ * Anything else (the AES-CM/HMAC-SHA1 profile, a TCP or TURN pair, header extensions) falls back to werift's
+ * transport, which stays the owner of the keys and of RTCP either way.
+ */
+import { createCipheriv, createSecretKey, type KeyObject } from 'node:crypto';
+import type dgram from 'node:dgram';
+import type { RTCDtlsTransport, RTCRtpTransceiver, RtpHeader } from 'werift';
+import type { RtpSink } from './RtpDownTrack.js';
+
+const PROFILE_AEAD_AES_128_GCM = 0x0007;
+const HEADER_BYTES = 12;
+
+/** The parts of werift's SRTP context used here (werift 0.24.4: rtp/src/srtp/context/context.js). */
+interface WeriftSrtpContext {
+  profile: number;
+  srtpSessionKey: Buffer;
+  srtpSessionSalt: Buffer;
+}
+
+/** The nominated ICE pair, as werift 0.24.4 keeps it (ice/src/iceBase.js CandidatePair). */
+interface WeriftPair {
+  remoteAddr: readonly [string, number];
+  protocol: { transport?: { socket?: dgram.Socket } };
+  packetsSent: number;
+  bytesSent: number;
+}
+
+interface WeriftIce {
+  nominated?: WeriftPair;
+  canSendApplicationData(): boolean;
+}
+
+/**
+ * Per-SSRC rollover counter of the sending side (RFC 3711 §3.3.1): `top` is the highest index (ROC·2¹⁶ +
+ * seq) sent so far, and a packet's index is the one nearest to it, so a retransmission of a packet sent
+ * before the sequence number wrapped still carries the ROC it had then.
+ */
+export class RolloverCounter {
+  private top = -1;
+
+  /** The ROC for this sequence number, advancing the counter when the packet is the newest yet. */
+  roc(seq: number): number {
+    if (this.top < 0) {
+      this.top = seq;
+      return 0;
+    }
+    const topSeq = this.top & 0xffff;
+    let roc = Math.floor(this.top / 0x10000);
+    if (topSeq < 0x8000) {
+      if (seq - topSeq > 0x8000 && roc > 0) roc--;
+    } else if (topSeq - 0x8000 > seq) {
+      roc++;
+    }
+    const index = roc * 0x10000 + seq;
+    if (index > this.top) this.top = index;
+    return roc >>> 0;
+  }
+}
+
+/** What a GCM sender keeps per DTLS session: the key as a KeyObject, the salt, a nonce buffer, the ROCs. */
+export class GcmState {
+  readonly key: KeyObject;
+  readonly nonce = Buffer.alloc(12);
+  private readonly rocs = new Map<number, RolloverCounter>();
+
+  constructor(private readonly ctx: WeriftSrtpContext) {
+    this.key = createSecretKey(ctx.srtpSessionKey);
+  }
+
+  matches(ctx: WeriftSrtpContext): boolean {
+    return ctx === this.ctx;
+  }
+
+  /**
+   * Protects one packet. Returns [header, ciphertext, tag]: the datagram, in three parts.
+   * Nonce (RFC 7714 §8.1): salt XOR (00 00 | SSRC | ROC | SEQ).
+   */
+  protect(header: Buffer, payload: Buffer, ssrc: number, seq: number): [Buffer, Buffer, Buffer] {
+    let rollover = this.rocs.get(ssrc);
+    if (!rollover) this.rocs.set(ssrc, (rollover = new RolloverCounter()));
+    const roc = rollover.roc(seq);
+    const salt = this.ctx.srtpSessionSalt;
+    const n = this.nonce;
+    n[0] = salt[0]!;
+    n[1] = salt[1]!;
+    n.writeUInt32BE((salt.readUInt32BE(2) ^ ssrc) >>> 0, 2);
+    n.writeUInt32BE((salt.readUInt32BE(6) ^ roc) >>> 0, 6);
+    n.writeUInt16BE(salt.readUInt16BE(10) ^ seq, 10);
+    const cipher = createCipheriv('aes-128-gcm', this.key, n);
+    cipher.setAAD(header);
+    const enc = cipher.update(payload);
+    cipher.final();
+    return [header, enc, cipher.getAuthTag()];
+  }
+}
+
+const states = new WeakMap<RTCDtlsTransport, GcmState>();
+
+/** Packets sent by the direct path and by werift's fallback, process-wide (tests check the path taken). */
+export const directSendCounters = { direct: 0, fallback: 0 };
+
+function gcmState(dtls: RTCDtlsTransport): GcmState | undefined {
+  const ctx = (dtls.srtp as unknown as { localContext?: WeriftSrtpContext } | undefined)?.localContext;
+  if (!ctx || ctx.profile !== PROFILE_AEAD_AES_128_GCM) return undefined;
+  let state = states.get(dtls);
+  if (!state || !state.matches(ctx)) {
+    state = new GcmState(ctx);
+    states.set(dtls, state);
+  }
+  return state;
+}
+
+/** The plain 12-byte RTP header (plus CSRCs) of a header without extensions or padding. */
+export function writeRtpHeader(h: RtpHeader): Buffer {
+  const csrc = h.csrc;
+  const out = Buffer.allocUnsafe(HEADER_BYTES + 4 * csrc.length);
+  out[0] = 0x80 | csrc.length;
+  out[1] = (h.marker ? 0x80 : 0) | h.payloadType;
+  out.writeUInt16BE(h.sequenceNumber, 2);
+  out.writeUInt32BE(h.timestamp >>> 0, 4);
+  out.writeUInt32BE(h.ssrc >>> 0, 8);
+  for (let i = 0; i < csrc.length; i++) out.writeUInt32BE(csrc[i]! >>> 0, HEADER_BYTES + 4 * i);
+  return out;
+}
+
+/**
+ * Sends one RTP packet to the viewer at the other end of `dtls` (which must be connected). The header is
+ * serialised before this returns, so the caller may reuse it.
+ */
+export function sendRtpDirect(dtls: RTCDtlsTransport, payload: Buffer, header: RtpHeader): void {
+  const ice = dtls.iceTransport.connection as unknown as WeriftIce;
+  const pair = ice.nominated;
+  const socket = pair?.protocol.transport?.socket;
+  const state = socket && !header.extension && !header.padding && header.csrc.length < 16 ? gcmState(dtls) : undefined;
+  if (!pair || !socket || !state) {
+    directSendCounters.fallback++;
+    dtls.sendRtp(payload, header).catch(() => undefined);
+    return;
+  }
+  if (!ice.canSendApplicationData()) return; // consent expired (RFC 7675): werift would drop it too
+  const parts = state.protect(writeRtpHeader(header), payload, header.ssrc, header.sequenceNumber);
+  const bytes = parts[0].length + parts[1].length + parts[2].length;
+  try {
+    socket.send(parts, pair.remoteAddr[1], pair.remoteAddr[0]);
+  } catch {
+    return; // socket closed under us: the connection is going away
+  }
+  directSendCounters.direct++;
+  dtls.bytesSent += bytes;
+  dtls.packetsSent++;
+  pair.packetsSent++;
+  pair.bytesSent += bytes;
+}
+
+/** A down track's sink: its transceiver's DTLS transport, once connected. */
+export function transceiverSink(transceiver: RTCRtpTransceiver): RtpSink {
+  return {
+    sendRtp(payload, header) {
+      const dtls = transceiver.dtlsTransport;
+      if (dtls?.state === 'connected') sendRtpDirect(dtls, payload, header);
+    },
+  };
+}
