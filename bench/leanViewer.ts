@@ -4,7 +4,7 @@
  * records, only a bit per sequence number and counters, so its memory stays flat.
  */
 import { randomBytes } from 'node:crypto';
-import { DtlsClient, RTCPeerConnection, RtcpPacketConverter, type RTCDtlsTransport } from 'werift';
+import { CandidatePairState, DtlsClient, RTCPeerConnection, RtcpPacketConverter, type RTCDtlsTransport } from 'werift';
 import WebSocket from 'ws';
 import { loopbackPeerConfig } from '../test/helpers/loopbackStun.js';
 import { opusCodec, vp8Codec, whenGathered } from '../test/helpers/mediaSource.js';
@@ -32,6 +32,53 @@ function ignoreRepeatedHelloVerify(dtls: RTCDtlsTransport): void {
     const rest = client.dtls.flight >= 3 ? assembled.filter((h) => h.msg_type !== HELLO_VERIFY_REQUEST) : assembled;
     return rest.length > 0 ? handle(rest) : Promise.resolve();
   };
+}
+
+/** How often, and for how long after its answer, a viewer still in ICE `checking` re-runs its failed checks. */
+const ICE_RETRY_EVERY_MS = 2000;
+const ICE_RETRY_FOR_MS = 30_000;
+
+/** The parts of werift 0.24.4's ICE agent (ice/src/ice.js Connection) the retry uses. */
+interface WeriftIceAgent {
+  checkList: { state: CandidatePairState; handle?: unknown; updateState(s: CandidatePairState): void }[];
+  nominated?: unknown;
+  nominating: boolean;
+  checkStart(pair: WeriftIceAgent['checkList'][number]): unknown;
+}
+
+/**
+ * werift 0.24 full-ICE client: a connectivity check is one STUN transaction of ~1.55 s (RTO 50 ms, 4
+ * retransmissions); when it times out the pair is FAILED for good and `connect()` waits forever (a
+ * nomination that timed out also leaves `nominating` set, so no later check would nominate). A viewer process
+ * whose event loop is blocked that long, by its neighbours' pure-JS handshakes during a burst, misses every
+ * reply and stays in `checking` although the server answered. Browsers keep checking for ~30 s; so do these
+ * viewers: every 2 s, while still checking, each failed pair is checked again (up to 30 s after the answer).
+ */
+function retryFailedIceChecks(pc: RTCPeerConnection): () => void {
+  const started = Date.now();
+  const timer = setInterval(() => {
+    if (pc.iceConnectionState !== 'checking' && pc.iceConnectionState !== 'new') {
+      clearInterval(timer);
+      return;
+    }
+    if (Date.now() - started > ICE_RETRY_FOR_MS) {
+      clearInterval(timer);
+      return;
+    }
+    for (const dtls of pc.dtlsTransports) {
+      const agent = dtls.iceTransport.connection as unknown as WeriftIceAgent;
+      if (agent.nominated) continue;
+      const failed = agent.checkList.filter((p) => p.state === CandidatePairState.FAILED);
+      if (failed.length === 0 || agent.checkList.some((p) => p.state === CandidatePairState.IN_PROGRESS)) continue;
+      agent.nominating = false;
+      for (const pair of failed) {
+        pair.updateState(CandidatePairState.WAITING);
+        pair.handle = agent.checkStart(pair);
+      }
+    }
+  }, ICE_RETRY_EVERY_MS);
+  timer.unref();
+  return () => clearInterval(timer);
 }
 
 /**
@@ -94,6 +141,7 @@ export class LeanViewer {
   private pc: RTCPeerConnection | undefined;
   private streamId: string | undefined;
   private readonly patched = new WeakSet<RTCDtlsTransport>();
+  private stopIceRetry: (() => void) | undefined;
   private t0 = 0;
   private closed = false;
   private settle: ((err?: Error) => void) | undefined;
@@ -223,6 +271,7 @@ export class LeanViewer {
     this.enlargeReceiveBuffers(pc);
     this.send({ type: 'answer', id, source: this.id, username: this.username, sdp: pc.localDescription!.sdp });
     this.timing.answerSentMs ??= this.since();
+    this.stopIceRetry ??= retryFailedIceChecks(pc);
   }
 
   /** A bigger socket receive buffer, so that a viewer process that is briefly descheduled loses nothing. */
@@ -311,6 +360,7 @@ export class LeanViewer {
     if (this.closed) return;
     this.closed = true;
     this.settle?.(new Error('closed'));
+    this.stopIceRetry?.();
     this.ws?.terminate();
     await this.pc?.close().catch(() => undefined);
   }

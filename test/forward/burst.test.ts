@@ -3,22 +3,21 @@ import type { JoinTiming } from '../../bench/fanoutProtocol.js';
 import { failureReasons, startPublishing, startViewerFleet, type Publishing, type ViewerFleet } from '../helpers/burstRig.js';
 import { startTestServer, type TestServer } from '../helpers/testServer.js';
 
-const VIEWERS = 100;
+const VIEWERS = 200;
 const PROCESSES = 8;
 /** A failure bound for the whole burst, not a performance figure. */
 const JOIN_TIMEOUT_MS = 120_000;
 
 /**
- * 100 werift viewers (bench/leanViewer.ts, spread over forked processes, so that their own DTLS handshakes do
+ * 200 werift viewers (bench/leanViewer.ts, spread over forked processes, so that their own DTLS handshakes do
  * not run on the server's event loop) join one lecture at the same moment: every join and request is sent
  * within the burst, and each must connect (ICE + DTLS) and receive video from the publisher.
  *
- * Issue 6 asks for 200: on this 2-core machine a burst of 200 leaves 10-45 % of the werift *viewers* stuck in
- * ICE "checking" (werift gives up a connectivity check after about 1.5 s and never retries; a viewer process
- * busy with its neighbours' pure-JS handshakes misses the replies). The server answered every check; see
- * src/forward/NOTES.md. `npx tsx bench/burst.ts --n 200` shows it.
+ * The viewers re-run failed ICE checks while still checking, as browsers do (werift's client gives up a
+ * check after ~1.5 s and never retries, which a viewer process busy with its neighbours' handshakes hits;
+ * see `retryFailedIceChecks` in bench/leanViewer.ts and src/forward/NOTES.md).
  */
-describe('a burst of 100 viewers joining one lecture', () => {
+describe('a burst of 200 viewers joining one lecture', () => {
   let server: TestServer;
   let publishing: Publishing;
   let fleet: ViewerFleet;
