@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { LecternError } from '../errors.js';
-import { sanitizeOffer } from './offer.js';
+import { bestLayerFirst, sanitizeOffer } from './offer.js';
 
 /** A Chrome-like offer: VP8 + RTX + VP9 + H.264 variants, transport-cc, simulcast h/l; opus + RED. */
 const chromeOffer = [
@@ -92,6 +92,15 @@ describe('sanitizeOffer', () => {
     expect(o.sdp).toContain('a=simulcast:send h;l');
   });
 
+  it("orders Chrome's three layers best first, whatever order they were offered in", () => {
+    const threeLayers = chromeOffer
+      .replace('a=rid:h send max-width=1280\r\na=rid:l send\r\n', 'a=rid:q send\r\na=rid:h send\r\na=rid:f send\r\n')
+      .replace('a=simulcast:send h;l', 'a=simulcast:send q;h;f');
+    const o = sanitizeOffer(threeLayers, ['vp8', 'opus']);
+    expect(o.media[1]!.rids).toEqual(['f', 'h', 'q']);
+    expect(o.sdp).toContain('a=simulcast:send q;h;f'); // the SDP itself is left in the offer's order
+  });
+
   it('drops SSRC lines of a simulcast section (layers are routed by rid)', () => {
     const firefoxLike = chromeOffer.replace('a=rid:h send max-width=1280', 'a=ssrc:5555 cname:x\r\na=ssrc:6666 cname:x\r\na=rid:h send');
     const o = sanitizeOffer(firefoxLike, ['vp8', 'opus']);
@@ -130,5 +139,18 @@ describe('sanitizeOffer', () => {
       expect((e as LecternError).code).toBe('bad-sdp');
       expect((e as Error).message).toContain('video');
     }
+  });
+});
+
+describe('bestLayerFirst', () => {
+  it("ranks f, h, m, q, l (Chrome's full/half/quarter and Galène's high/low)", () => {
+    expect(bestLayerFirst(['l', 'h'])).toEqual(['h', 'l']);
+    expect(bestLayerFirst(['h', 'l'])).toEqual(['h', 'l']);
+    expect(bestLayerFirst(['q', 'h', 'f'])).toEqual(['f', 'h', 'q']);
+  });
+
+  it("keeps the offer's order when any name is unknown", () => {
+    expect(bestLayerFirst(['0', '1', '2'])).toEqual(['0', '1', '2']);
+    expect(bestLayerFirst(['q', 'toString'])).toEqual(['q', 'toString']);
   });
 });

@@ -11,7 +11,7 @@ export interface OfferedMedia {
   readonly port: number;
   /** The codec kept for an audio/video section (undefined for other kinds). */
   readonly codec: RtpCodec | undefined;
-  /** Simulcast layers (rids) in the order offered; empty when not simulcast. */
+  /** Simulcast layers (rids), best first (`bestLayerFirst`); empty when not simulcast. */
   readonly rids: readonly string[];
 }
 
@@ -56,7 +56,7 @@ export function sanitizeOffer(sdp: unknown, allowed: readonly CodecName[]): Sani
       );
     }
     mediaWithCodec++;
-    const rids = rewriteSection(section, ml.kind, codec);
+    const rids = bestLayerFirst(rewriteSection(section, ml.kind, codec));
     media.push({ index, kind: ml.kind, mid, port: ml.port, codec, rids });
   });
   if (mediaWithCodec === 0) throw new LecternError('bad-sdp', 'the offer has no audio or video to receive');
@@ -112,7 +112,20 @@ function chooseCodec(
   return best?.codec;
 }
 
-/** Keeps one payload type in the section; returns the rids. */
+/**
+ * How rids are named in practice, best layer first: `f`ull, `h`alf, `q`uarter (Chrome's examples and most
+ * apps, offered `q;h;f` or `f;h;q`), and Galène's client `h`igh, `l`ow. One ranking serves both since no
+ * client mixes the two schemes: f < h < m < q < l.
+ */
+const RID_RANK: Readonly<Record<string, number>> = { f: 0, h: 1, m: 2, q: 3, l: 4 };
+
+/** The rids ordered best layer first when every name is a known one; otherwise in the offer's order. */
+export function bestLayerFirst(rids: string[]): string[] {
+  if (!rids.every((r) => Object.hasOwn(RID_RANK, r))) return rids;
+  return [...rids].sort((a, b) => RID_RANK[a]! - RID_RANK[b]!);
+}
+
+/** Keeps one payload type in the section; returns the rids in the offer's order. */
 function rewriteSection(section: SdpSection, kind: TrackKind, codec: RtpCodec): string[] {
   const pt = String(codec.payloadType);
   const rids: string[] = [];
