@@ -16,7 +16,12 @@ describe('parseArgs', () => {
     expect(parseArgs([])).toMatchObject({ http: ':8443', insecure: false, data: './data', groups: './groups', recordings: './recordings' });
   });
 
-  it.each([[['--bogus']], [['--http']], [['--udp-range', '5-2']], [['stray']]])('refuses %j', (argv) => {
+  it('takes a number of forwarding threads (none by default)', () => {
+    expect(parseArgs([]).forwardThreads).toBe(0);
+    expect(parseArgs(['--forward-threads', '2']).forwardThreads).toBe(2);
+  });
+
+  it.each([[['--bogus']], [['--http']], [['--udp-range', '5-2']], [['stray']], [['--forward-threads', 'two']]])('refuses %j', (argv) => {
     expect(() => parseArgs(argv)).toThrow(expect.objectContaining({ code: 'usage' }));
   });
 });

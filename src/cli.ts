@@ -15,6 +15,8 @@ export interface CliOptions {
   /** Lectern: the ffmpeg binary for in-process jobs (default: @ffmpeg-installer's). */
   ffmpeg: string | undefined;
   logLevel: string;
+  /** Lectern: worker threads that run the viewers' connections (0: all on the main thread). */
+  forwardThreads: number;
   help: boolean;
 }
 
@@ -31,10 +33,11 @@ export const USAGE = `Usage: npm start -- [options]
   --redis URL           Redis for the job queue; \`npm run worker\` then runs the jobs (default: in-process)
   --ffmpeg PATH         ffmpeg binary for in-process jobs (default: the bundled one)
   --log-level LEVEL     fatal, error, warn, info, debug, trace or silent (default info)
+  --forward-threads N   run viewers' connections on N worker threads (default 0: on the main thread)
   --help                this text
 `;
 
-const VALUE_FLAGS = new Set(['http', 'data', 'groups', 'recordings', 'static', 'udp-range', 'ice-address', 'redis', 'ffmpeg', 'log-level']);
+const VALUE_FLAGS = new Set(['http', 'data', 'groups', 'recordings', 'static', 'udp-range', 'ice-address', 'redis', 'ffmpeg', 'log-level', 'forward-threads']);
 const BOOL_FLAGS = new Set(['insecure', 'help']);
 
 function usageError(message: string): LecternError {
@@ -62,6 +65,7 @@ export function parseArgs(argv: readonly string[]): CliOptions {
     redis: undefined,
     ffmpeg: undefined,
     logLevel: 'info',
+    forwardThreads: 0,
     help: false,
   };
   for (let i = 0; i < argv.length; i++) {
@@ -95,6 +99,10 @@ export function parseArgs(argv: readonly string[]): CliOptions {
         break;
       case 'ffmpeg': opts.ffmpeg = value; break;
       case 'log-level': opts.logLevel = value; break;
+      case 'forward-threads':
+        if (!/^\d{1,2}$/.test(value)) throw usageError(`--forward-threads: expected a number of threads, got "${value}"`);
+        opts.forwardThreads = Number(value);
+        break;
     }
   }
   return opts;

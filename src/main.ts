@@ -29,6 +29,8 @@ async function main(): Promise<void> {
     staticDir: cli.static,
     redis: cli.redis,
     ffmpegPath: cli.ffmpeg,
+    forwardThreads: cli.forwardThreads,
+    logLevel: cli.logLevel,
     ice: { portRange: cli.udpRange, hostAddresses: cli.iceAddresses },
     log,
   });

@@ -9,6 +9,7 @@ import { mintIceServers, readIceServers, rtcConfiguration } from './config/iceSe
 import { createEgress } from './egress/egress.js';
 import { LiveHlsController } from './egress/live/LiveHlsController.js';
 import { installNativeX25519 } from './forward/nativeX25519.js';
+import { ForwardPool } from './forward/threads/ForwardPool.js';
 import type { IceOptions } from './forward/types.js';
 import { GroupRegistry } from './group/GroupRegistry.js';
 import { TokenStore } from './group/tokens/TokenStore.js';
@@ -35,6 +36,10 @@ export interface ServerOptions {
   redis?: string | undefined;
   ffmpegPath?: string | undefined;
   ice: IceOptions;
+  /** Worker threads for the viewers' connections (forward/threads/); 0 or undefined: the main thread. */
+  forwardThreads?: number | undefined;
+  /** The log level, for the forwarding threads' own loggers. */
+  logLevel?: string | undefined;
   log: Logger;
 }
 
@@ -55,6 +60,9 @@ export async function startServer(opts: ServerOptions): Promise<LecternServer> {
   for (const err of store.errors()) log.error({ file: err.file, key: err.key }, err.message);
   fs.mkdirSync(opts.recordingsDir, { recursive: true });
 
+  const forwardPool = opts.forwardThreads
+    ? new ForwardPool(opts.forwardThreads, opts.ice, opts.logLevel ?? 'info', log.child({ component: 'forward' }))
+    : undefined;
   const events = new EventBus(log.child({ component: 'events' }));
   const webhooks = new WebhookDispatcher(events, {
     endpoints: () => serverConfig().webhooks ?? [],
@@ -100,6 +108,7 @@ export async function startServer(opts: ServerOptions): Promise<LecternServer> {
       recorder: egress.recorder,
       media: {
         ice: opts.ice,
+        forwardPool,
         rtcConfiguration: (clientId) =>
           rtcConfiguration(readIceServers(iceServersFile, log), { clientId, relayOnly: serverConfig().relayOnly ?? false }),
       },
@@ -188,6 +197,7 @@ export async function startServer(opts: ServerOptions): Promise<LecternServer> {
         await egress.close();
         await webhooks.close();
         signal.close(); // every client is told: WebSocket close 1001 "server shutting down"
+        await forwardPool?.close();
         httpMedia.close();
         registry.close();
         store.close();

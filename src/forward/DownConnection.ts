@@ -6,7 +6,6 @@ import {
   type RTCRtpTransceiver,
 } from 'werift';
 import { errorMessage, LecternError } from '../errors.js';
-import type { UpConnection } from '../ingest/UpConnection.js';
 import type { Logger } from '../log.js';
 import { CODECS } from './codecs.js';
 import { transceiverSink } from './directSend.js';
@@ -22,7 +21,7 @@ import {
 import { routeViewerRtcp, sendSenderReports } from './viewerRtcp.js';
 import { RtpDownTrack, type DownTrackCounters } from './RtpDownTrack.js';
 import { finalizeOffer, looksLikeSdp } from './sdpText.js';
-import type { ConnStats, IceOptions, StreamRequest, TrackKind, UpTrack } from './types.js';
+import type { ConnStats, IceOptions, StreamRequest, TrackKind, UpSource, UpTrack } from './types.js';
 
 export interface DownConnectionOptions {
   /** = the up stream's id: Galène offers down streams under the publisher's stream id. */
@@ -67,7 +66,7 @@ interface Slot {
 export class DownConnection extends EventEmitter<DownConnectionEvents> {
   readonly id: string;
   readonly clientId: string;
-  private readonly up: UpConnection;
+  private readonly up: UpSource;
   private readonly log: Logger;
   private readonly pc: RTCPeerConnection;
   private readonly stream: MediaStream;
@@ -87,7 +86,7 @@ export class DownConnection extends EventEmitter<DownConnectionEvents> {
   private readonly onUpClose = (): void => this.close('publisher closed');
   private readonly onUpTrack = (): void => this.upTracksChanged();
 
-  constructor(up: UpConnection, opts: DownConnectionOptions) {
+  constructor(up: UpSource, opts: DownConnectionOptions) {
     super();
     this.id = opts.id;
     this.clientId = opts.clientId;

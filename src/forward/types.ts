@@ -93,6 +93,18 @@ export interface SenderClock {
   readonly receivedAtMs: number;
 }
 
+/**
+ * What a down connection needs of the up stream it forwards: its tracks (simulcast layers in order, best
+ * first) and two events, 'track' (a track got its first packet) and 'close'. An ingest UpConnection, or its
+ * mirror in a forwarding thread (forward/threads/).
+ */
+export interface UpSource {
+  readonly closed: boolean;
+  tracks(): UpTrack[];
+  on(event: 'track' | 'close', listener: () => void): unknown;
+  off(event: 'track' | 'close', listener: () => void): unknown;
+}
+
 /** A consumer of one UpTrack's packets. */
 export interface DownTrack {
   readonly id: string;

@@ -253,6 +253,13 @@ export class RtpUpTrack implements UpTrack {
     this.srNtpMs = ntpTimestamp === undefined ? this.srArrivalMs : ntpToMs(ntpTimestamp);
   }
 
+  /** A sender report as another thread's copy of this track saw it (forward/threads/ mirrors). */
+  setSenderClock(clock: SenderClock): void {
+    this.srRtp = clock.rtpTimestamp;
+    this.srNtpMs = clock.ntpMs;
+    this.srArrivalMs = clock.receivedAtMs;
+  }
+
   senderClock(): SenderClock | undefined {
     if (this.srArrivalMs === undefined) return undefined;
     return { rtpTimestamp: this.srRtp, ntpMs: this.srNtpMs, receivedAtMs: this.srArrivalMs };

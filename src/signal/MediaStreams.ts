@@ -1,4 +1,5 @@
 import { DownConnection } from '../forward/DownConnection.js';
+import type { ForwardPool, RemoteDownConnection } from '../forward/threads/ForwardPool.js';
 import type { ConnStats, IceOptions } from '../forward/types.js';
 import { UpConnection } from '../ingest/UpConnection.js';
 import { errorMessage, LecternError } from '../errors.js';
@@ -10,7 +11,12 @@ export interface MediaOptions {
   ice: IceOptions;
   /** The `rtcConfiguration` sent to clients in `joined` (data/ice-servers.json). */
   rtcConfiguration(clientId?: string): unknown;
+  /** Forwarding threads: viewers' down connections run there instead of on this thread. */
+  forwardPool?: ForwardPool;
 }
+
+/** A viewer's down connection, on this thread or in a forwarding thread. */
+export type DownLink = DownConnection | RemoteDownConnection;
 
 /** Galène debounces down-stream offers; tracks that appear together are offered together. */
 const TRACK_SETTLE_MS = 200;
@@ -21,7 +27,7 @@ const TRACK_SETTLE_MS = 200;
  */
 export class MediaStreams {
   private readonly up = new Map<string, UpConnection>();
-  private readonly down = new Map<string, DownConnection>();
+  private readonly down = new Map<string, DownLink>();
   /** Per-stream overrides from `requestStream` (undefined reverts to the label's default). */
   private readonly streamRequest = new Map<string, string[]>();
   private requested: Record<string, string[]> = {};
@@ -137,13 +143,9 @@ export class MediaStreams {
     }
     // The client reuses the replaced stream's tile when the offer names it: drop the old one quietly.
     if (replace) this.closeDown(replace, false);
-    const down = new DownConnection(up, {
-      id: up.id,
-      clientId: s.id,
-      request,
-      ice: this.opts.ice,
-      log: s.log.child({ down: up.id }),
-    });
+    const down = this.opts.forwardPool
+      ? this.opts.forwardPool.connect(up, { id: up.id, clientId: s.id, request })
+      : new DownConnection(up, { id: up.id, clientId: s.id, request, ice: this.opts.ice, log: s.log.child({ down: up.id }) });
     this.down.set(up.id, down);
     down.on('close', () => {
       if (this.down.get(up.id) !== down) return;
@@ -196,7 +198,7 @@ export class MediaStreams {
   }
 
   /** The live down connections (metrics read their counters). */
-  downConnections(): IterableIterator<DownConnection> {
+  downConnections(): IterableIterator<DownLink> {
     return this.down.values();
   }
 
@@ -217,7 +219,7 @@ export class MediaStreams {
     if (notify) this.session.send({ type: 'close', id });
   }
 
-  private async sendOffer(down: DownConnection, up: UpConnection, replace: string | undefined, iceRestart: boolean) {
+  private async sendOffer(down: DownLink, up: UpConnection, replace: string | undefined, iceRestart: boolean) {
     try {
       const sdp = await down.createOffer({ iceRestart });
       if (this.down.get(up.id) !== down) return;

@@ -24,6 +24,8 @@ export async function startTestServer(opts: {
    * every lecture with a publisher would start a live x264 transcode, which only the live HLS tests want.
    */
   hlsDefault?: boolean;
+  /** Run the viewers' connections on this many forwarding threads (`--forward-threads`). */
+  forwardThreads?: number;
 } = {}): Promise<TestServer> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lectern-test-'));
   const dataDir = path.join(dir, 'data');
@@ -48,6 +50,8 @@ export async function startTestServer(opts: {
     recordingsDir: path.join(dir, 'recordings'),
     staticDir: opts.staticDir,
     ice: { hostAddresses: ['127.0.0.1'], portRange: opts.portRange },
+    forwardThreads: opts.forwardThreads,
+    logLevel: 'silent',
     log: silentLogger,
   });
   return {

@@ -1,4 +1,4 @@
-import type { DownConnection } from '../../forward/DownConnection.js';
+import type { DownLink } from '../../signal/MediaStreams.js';
 import type { DownTrackCounters } from '../../forward/RtpDownTrack.js';
 import type { UpTrackCounters } from '../../ingest/RtpUpTrack.js';
 import type { UpConnection } from '../../ingest/UpConnection.js';
@@ -16,14 +16,14 @@ const DOWN_KEYS = ['packets', 'bytes', 'retransmitted', 'nacksReceived', 'keyfra
  */
 export class ForwardingTotals {
   private lastUp = new Map<UpConnection, UpTotals>();
-  private lastDown = new Map<DownConnection, DownTotals>();
+  private lastDown = new Map<DownLink, DownTotals>();
   private readonly retiredUp: UpTotals = { packets: 0, bytes: 0, nacksSent: 0, plisSent: 0 };
   private readonly retiredDown: DownTotals = { packets: 0, bytes: 0, retransmitted: 0, nacksReceived: 0, keyframeRequests: 0 };
 
-  update(ups: readonly UpConnection[], downs: readonly DownConnection[]): { up: UpTotals; down: DownTotals } {
+  update(ups: readonly UpConnection[], downs: readonly DownLink[]): { up: UpTotals; down: DownTotals } {
     const nextUp = new Map<UpConnection, UpTotals>();
     for (const up of ups) nextUp.set(up, sum(Object.values(up.counters()), UP_KEYS));
-    const nextDown = new Map<DownConnection, DownTotals>();
+    const nextDown = new Map<DownLink, DownTotals>();
     for (const down of downs) nextDown.set(down, sum(Object.values(down.counters()), DOWN_KEYS));
     for (const [conn, last] of this.lastUp) if (!nextUp.has(conn)) addInto(this.retiredUp, last, UP_KEYS);
     for (const [conn, last] of this.lastDown) if (!nextDown.has(conn)) addInto(this.retiredDown, last, DOWN_KEYS);
