@@ -4,7 +4,7 @@
  * prints the server's CPU per forwarded packet, packets forwarded per second, loss, join times and memory per
  * viewer; then it measures the hardware floor (bench/floorCore.ts) on the idle machine and divides.
  *
- *   npm run bench -- [--n 50,100,200] [--seconds 10] [--mode count|werift] [--per-worker 25] [--burst 20]
+ *   npm run bench -- [--n 50,100,200] [--threads 0] [--seconds 10] [--mode count|werift] [--per-worker 25] [--burst 20]
  *                    [--viewer-nice 19] [--settle 3] [--join-timeout 30] [--floor-packets 100000]
  *                    [--run-floor-packets 40000] [--video-bitrate 1.2M] [--video-size 960x540] [--timeout 840]
  *
@@ -21,6 +21,11 @@
  * - join: from sending `join` to the viewer's PeerConnection being connected, and to its first video packet
  *   (the server replays its cached keyframe on connect, so no wait for the next keyframe).
  * - memory: (server RSS after the window − RSS with the publisher only) / N.
+ * - threads (`--threads 0,1,2`: the server's --forward-threads, each N run once per value): the CPU of the
+ *   server's busiest thread in the window, and `capacityPacketsPerSecond` = packets forwarded per second ÷
+ *   that thread's busy fraction: what the server could forward with that thread saturated and a core for
+ *   each thread. With viewers on this machine's two cores that is an extrapolation, not a measured maximum;
+ *   `capacityRatio` compares it with the same N at one thread.
  * - the floor (bench/floorCore.ts): once at the end with everything of ours stopped (`floor`), and a shorter
  *   one right after each run (`floorAfterRun`, ffmpeg paused), which `ratio` uses: this shared machine's
  *   speed drifts over minutes, and the same-time pairing keeps the ratio steadier.
@@ -40,6 +45,7 @@ import type { Counts, JoinTiming, SeqRange, ViewerMode } from './fanoutProtocol.
 import { measureFloor, type FloorResult } from './floorCore.js';
 import {
   childPids,
+  threadCpuUs,
   clockTicks,
   machineJiffies,
   processCpuUs,
@@ -62,6 +68,7 @@ const GROUP_DESCRIPTION = {
 const { values: args } = parseArgs({
   options: {
     n: { type: 'string', default: '50,100,200' },
+    threads: { type: 'string', default: '0' },
     seconds: { type: 'string', default: '10' },
     settle: { type: 'string', default: '3' },
     mode: { type: 'string', default: 'count' },
@@ -78,6 +85,7 @@ const { values: args } = parseArgs({
 });
 
 const counts = args.n.split(',').map((s) => Number(s.trim()));
+const threadCounts = args.threads.split(',').map((s) => Number(s.trim()));
 const seconds = Number(args.seconds);
 const settleSeconds = Number(args.settle);
 const mode = args.mode as ViewerMode;
@@ -91,6 +99,7 @@ const timeoutSeconds = Number(args.timeout);
 const [videoWidth, videoHeight] = args['video-size'].split('x').map(Number) as [number, number];
 if (
   counts.some((n) => !Number.isInteger(n) || n < 1) ||
+  threadCounts.some((t) => !Number.isInteger(t) || t < 0 || t > 64) ||
   !(seconds > 0) ||
   !(settleSeconds >= 0) ||
   (mode !== 'count' && mode !== 'werift') ||
@@ -200,6 +209,7 @@ interface Sample {
   at: number;
   serverCpuUs: number;
   serverMainThreadCpuUs: number;
+  serverThreadsCpuUs: Map<number, number>;
   workersCpuUs: number;
   driverCpuUs: number;
   ffmpegCpuUs: number;
@@ -210,9 +220,9 @@ interface Sample {
   viewerDrops: number;
 }
 
-async function runOnce(n: number, stunPort: number, ffmpegPid: number | undefined) {
-  log(`N=${n}: starting the server`);
-  const server = await startServerProcess(GROUP, GROUP_DESCRIPTION);
+async function runOnce(n: number, threads: number, stunPort: number, ffmpegPid: number | undefined) {
+  log(`N=${n}: starting the server (forwarding threads: ${threads})`);
+  const server = await startServerProcess(GROUP, GROUP_DESCRIPTION, threads > 0 ? ['--forward-threads', String(threads)] : []);
   const workers: Worker[] = [];
   let speaker: MediaClient | undefined;
   let pub: PublisherPeer | undefined;
@@ -249,6 +259,7 @@ async function runOnce(n: number, stunPort: number, ffmpegPid: number | undefine
         at: performance.now(),
         serverCpuUs: processCpuUs(server.pid) ?? NaN,
         serverMainThreadCpuUs: processCpuUs(server.pid, server.pid) ?? NaN,
+        serverThreadsCpuUs: threadCpuUs(server.pid),
         workersCpuUs: totalCpuUs(workerPids),
         driverCpuUs: driver.user + driver.system,
         ffmpegCpuUs: ffmpegPid !== undefined ? (processCpuUs(ffmpegPid) ?? NaN) : NaN,
@@ -332,6 +343,7 @@ async function runOnce(n: number, stunPort: number, ffmpegPid: number | undefine
     const serverCpuUs = s1.serverCpuUs - s0.serverCpuUs;
     const workersCpuUs = s1.workersCpuUs - s0.workersCpuUs;
     const cores = (us: number) => round(us / (windowS * 1e6), 3);
+    const busiestThreadUs = Math.max(...[...s1.serverThreadsCpuUs].map(([tid, us]) => us - (s0.serverThreadsCpuUs.get(tid) ?? 0)));
     const ok = timings.filter((t) => t.ok);
     const ms = (xs: (number | undefined)[]) => xs.filter((x): x is number => x !== undefined);
     const connectedMs = ms(ok.map((t) => t.connectedMs));
@@ -339,6 +351,7 @@ async function runOnce(n: number, stunPort: number, ffmpegPid: number | undefine
 
     const result = {
       n,
+      forwardThreads: threads,
       viewerProcesses: k,
       viewersJoined: viewersOk,
       viewersFailed: failures.length,
@@ -350,6 +363,8 @@ async function runOnce(n: number, stunPort: number, ffmpegPid: number | undefine
       cpuUsPerPacket: round(serverCpuUs / forwarded, 2),
       /** Distinct packets of the window that reached viewers, per second. */
       forwardedPacketsPerSecond: round(forwarded / windowS, 0),
+      /** forwardedPacketsPerSecond ÷ the busiest server thread's busy fraction (see the header). */
+      capacityPacketsPerSecond: round(forwarded / windowS / (busiestThreadUs / (windowS * 1e6)), 0),
       forwardedMbitPerSecond: round(((got.videoInRange * meanVideoPayload + got.audioInRange * meanAudioPayload) * 8) / windowS / 1e6, 1),
       /**
        * 1 − packets received / (packets the publisher sent in the window × viewers that joined), counted by
@@ -399,6 +414,8 @@ async function runOnce(n: number, stunPort: number, ffmpegPid: number | undefine
         serverCores: cores(serverCpuUs),
         /** The server's JavaScript thread alone: near 1 means the event loop has no time left. */
         serverMainThreadCores: cores(s1.serverMainThreadCpuUs - s0.serverMainThreadCpuUs),
+        /** The server's busiest thread (the main one, or a forwarding thread). */
+        serverBusiestThreadCores: cores(busiestThreadUs),
         viewerProcessesCores: cores(workersCpuUs),
         viewerCpuUsPerPacket: round(workersCpuUs / forwarded, 2),
         driverAndPublisherCores: cores(s1.driverCpuUs - s0.driverCpuUs),
@@ -424,7 +441,8 @@ async function runOnce(n: number, stunPort: number, ffmpegPid: number | undefine
     };
     log(
       `N=${n}: ${result.cpuUsPerPacket} µs/packet, ${result.forwardedPacketsPerSecond} packets/s, loss ${result.loss},` +
-        ` server ${result.cpu.serverCores} cores (main thread ${result.cpu.serverMainThreadCores}), viewers ${result.cpu.viewerProcessesCores} cores,` +
+        ` server ${result.cpu.serverCores} cores (main thread ${result.cpu.serverMainThreadCores}, busiest ${result.cpu.serverBusiestThreadCores}),` +
+        ` capacity ${result.capacityPacketsPerSecond} packets/s, viewers ${result.cpu.viewerProcessesCores} cores,` +
         ` others ${result.cpu.otherProcessesCores} cores, machine ${result.cpu.machineBusy}`,
     );
     return result;
@@ -475,11 +493,11 @@ async function main(): Promise<void> {
   await media.firstVideo();
   type Run = Awaited<ReturnType<typeof runOnce>>;
   const runs: (Run & { floorAfterRun: FloorSummary | null })[] = [];
-  const errors: { n: number; error: string }[] = [];
+  const errors: { n: number; threads: number; error: string }[] = [];
   try {
-    for (const n of counts) {
+    for (const n of counts) for (const threads of threadCounts) {
       try {
-        const run = await runOnce(n, stun.port, ffmpegPid);
+        const run = await runOnce(n, threads, stun.port, ffmpegPid);
         // This machine's speed drifts by tens of % over minutes (shared host): a floor taken right after each
         // run, with its server and viewers gone and ffmpeg paused, pairs the ratio with the same conditions.
         let floorAfterRun: FloorSummary | null = null;
@@ -499,7 +517,7 @@ async function main(): Promise<void> {
       } catch (err) {
         const error = err instanceof Error ? err.message : String(err);
         log(`N=${n}: failed: ${error}`);
-        errors.push({ n, error });
+        errors.push({ n, threads, error });
       }
     }
   } finally {
@@ -534,6 +552,7 @@ async function main(): Promise<void> {
       clockTicks: clockTicks(),
     },
     config: {
+      forwardThreads: threadCounts,
       viewerMode: mode,
       windowSeconds: seconds,
       settleSeconds,
@@ -553,6 +572,12 @@ async function main(): Promise<void> {
       ratioToFinalFloor: round((r.cpuUsPerPacket ?? NaN) / floor.cpuUsPerPacket, 2),
       /** ÷ the final floor at the mean payload of everything forwarded (audio packets are small). */
       ratioMixedPayload: round((r.cpuUsPerPacket ?? NaN) / floorMixed.cpuUsPerPacket, 2),
+      /** capacityPacketsPerSecond ÷ that of the run with the same N and one forwarding thread. */
+      capacityRatio: round(
+        (r.capacityPacketsPerSecond ?? NaN) /
+          (runs.find((o) => o.n === r.n && o.forwardThreads === 1)?.capacityPacketsPerSecond ?? NaN),
+        2,
+      ),
     })),
     errors,
     floor,

@@ -37,6 +37,22 @@ export function processCpuUs(pid: number, tid?: number): number | undefined {
   return (ticks * 1e6) / clockTicks();
 }
 
+/** processCpuUs of each thread of a process, by thread id (empty once it has gone). */
+export function threadCpuUs(pid: number): Map<number, number> {
+  const out = new Map<number, number>();
+  let tids: string[];
+  try {
+    tids = fs.readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const t of tids) {
+    const us = processCpuUs(pid, Number(t));
+    if (us !== undefined) out.set(Number(t), us);
+  }
+  return out;
+}
+
 /** Sum of processCpuUs over pids (gone ones count 0). */
 export function totalCpuUs(pids: readonly number[]): number {
   let sum = 0;
