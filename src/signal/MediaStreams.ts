@@ -62,7 +62,7 @@ export class MediaStreams {
           username: s.username,
           codecs: g.description.codecs,
           ice: this.opts.ice,
-          log: s.log.child({ up: id }),
+          log: s.log, // UpConnection adds `up` and `client` (a child here would log `up` twice)
         },
         sdp,
       );
@@ -143,9 +143,10 @@ export class MediaStreams {
     }
     // The client reuses the replaced stream's tile when the offer names it: drop the old one quietly.
     if (replace) this.closeDown(replace, false);
+    // No child logger here: DownConnection adds `down` and `client` itself (one logger less per viewer).
     const down = this.opts.forwardPool
       ? this.opts.forwardPool.connect(up, { id: up.id, clientId: s.id, request })
-      : new DownConnection(up, { id: up.id, clientId: s.id, request, ice: this.opts.ice, log: s.log.child({ down: up.id }) });
+      : new DownConnection(up, { id: up.id, clientId: s.id, request, ice: this.opts.ice, log: s.log });
     this.down.set(up.id, down);
     down.on('close', () => {
       if (this.down.get(up.id) !== down) return;
