@@ -19,7 +19,7 @@ import {
   type IceCandidateInit,
 } from './peerConfig.js';
 import { routeViewerRtcp, sendSenderReports } from './viewerRtcp.js';
-import { RtpDownTrack, type DownTrackCounters } from './RtpDownTrack.js';
+import { ALL_TEMPORAL_LAYERS, RtpDownTrack, type DownTrackCounters } from './RtpDownTrack.js';
 import { finalizeOffer, looksLikeSdp } from './sdpText.js';
 import type { ConnStats, IceOptions, StreamRequest, TrackKind, UpSource, UpTrack } from './types.js';
 
@@ -79,6 +79,8 @@ export class DownConnection extends EventEmitter<DownConnectionEvents> {
   private requested = new Set<StreamRequest>();
   /** The simulcast layer of the video (when the up stream has several), from the viewer's rate. */
   private readonly layers = new LayerSelector();
+  /** The VP8 temporal layers of the video on the lowest simulcast layer (0 = all of them). */
+  private readonly temporal = new LayerSelector();
   private connected = false;
   private offered = false;
   private srTimer: NodeJS.Timeout | undefined;
@@ -194,14 +196,34 @@ export class DownConnection extends EventEmitter<DownConnectionEvents> {
     const slot = this.slots.get('video');
     if (!slot || !this.wants('video') || !slot.track.source) return;
     const layers = this.videoLayers();
-    if (layers.length < 2) return;
-    const bitrates = layers.map((t) => t.bitrate(now));
-    const before = this.layers.layer;
-    const i = this.layers.choose(bitrates, slot.track.maxBitrate(), this.pinnedLow(), now);
-    if (i !== before) {
-      this.log.debug({ from: layers[before]?.rid, to: layers[i]?.rid, limit: slot.track.maxBitrate(), bitrates }, 'layer switch');
-      slot.track.setSource(layers[i]);
+    if (layers.length >= 2) {
+      const bitrates = layers.map((t) => t.bitrate(now));
+      const before = this.layers.layer;
+      const i = this.layers.choose(bitrates, slot.track.maxBitrate(), this.pinnedLow(), now);
+      if (i !== before) {
+        this.log.debug({ from: layers[before]?.rid, to: layers[i]?.rid, limit: slot.track.maxBitrate(), bitrates }, 'layer switch');
+        slot.track.setSource(layers[i]);
+      }
     }
+    this.adaptTemporalLayer(slot.track, now);
+  }
+
+  /**
+   * On the lowest simulcast layer (or the only one), a viewer that cannot take even that gets fewer VP8
+   * temporal layers (a lower frame rate), chosen like the spatial layer from the cumulative rates of TIDs
+   * 0..t; above the lowest layer, or without TIDs, it gets them all.
+   */
+  private adaptTemporalLayer(track: RtpDownTrack, now: number): void {
+    const src = track.source;
+    const layers = this.videoLayers();
+    const rates = src && src === layers[layers.length - 1] && !track.pending ? (src.temporalBitrates?.(now) ?? []) : [];
+    if (rates.length < 2) {
+      track.maxTemporalLayer = ALL_TEMPORAL_LAYERS;
+      if (this.temporal.layer !== 0) this.temporal.reset(0, now);
+      return;
+    }
+    const i = this.temporal.choose([...rates].reverse(), track.maxBitrate(), false, now);
+    track.maxTemporalLayer = i === 0 ? ALL_TEMPORAL_LAYERS : rates.length - 1 - i;
   }
 
   private ensureTransceivers(): void {

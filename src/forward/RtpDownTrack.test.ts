@@ -324,6 +324,23 @@ describe('RtpDownTrack', () => {
     expect(down.senderReport(1)).toBeUndefined();
   });
 
+  it('leaves out VP8 temporal layers above its maximum, numbering the rest without a gap; NACKs map back', () => {
+    const { down, up, sent } = setup();
+    down.setSource(up);
+    // X=1 | I T | 7-bit picture id | TID, then a payload byte; TIDs in the usual L1T3 pattern 0,2,1,2.
+    const tl = (seq: number, tid: number) => pkt(seq, seq * 3000, Buffer.from([0x90, 0xa0, seq & 0x7f, tid << 6, 0x9d]));
+    const tids = [0, 2, 1, 2, 0, 2, 1, 2, 0];
+    down.maxTemporalLayer = 1;
+    tids.forEach((tid, i) => up.push(tl(65533 + i, tid)));
+    expect(sent.map((s) => s.bytes[3]! >> 6)).toEqual([0, 1, 0, 1, 0]);
+    expect(sent.map((s) => s.seq)).toEqual([65533, 65534, 65535, 0, 1]);
+    expect(down.counters.temporalDropped).toBe(4);
+    // The viewer lost what it got as seq 0 (upstream 65533 + 6, TID 1): resent as 0 from the right packet.
+    sent.length = 0;
+    down.handleNack([0]);
+    expect(sent.map((s) => [s.seq, s.bytes[3]! >> 6, s.ts])).toEqual([[0, 1, ((65533 + 6) * 3000) >>> 0]]);
+  });
+
   it('close detaches', () => {
     const { down, up } = setup();
     down.setSource(up);

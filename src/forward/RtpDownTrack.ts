@@ -4,7 +4,7 @@ import { RateEstimator } from './RateEstimator.js';
 import { compactNtp, ntpFromMs, rttFromReport } from './rtcp.js';
 import { add16, add32 } from './seq.js';
 import { SeqRewriter } from './SeqRewriter.js';
-import { Vp8Rewriter } from './Vp8Rewriter.js';
+import { vp8TemporalLayer, Vp8Rewriter } from './Vp8Rewriter.js';
 import type { DownTrack, TrackKind, TrackStats, UpTrack } from './types.js';
 
 /**
@@ -45,6 +45,8 @@ export interface RtpDownTrackOptions {
   now?: () => number;
 }
 
+/** VP8 carries at most 4 temporal layers (TID 0-3): this forwards them all. */
+export const ALL_TEMPORAL_LAYERS = 3;
 /** Retransmissions of the same packet to the same viewer are at least this far apart. */
 const RETRANSMIT_GUARD_MS = 10;
 const RECENT = 64;
@@ -62,6 +64,8 @@ export interface DownTrackCounters {
   replayed: number;
   /** Layer switches completed (the new layer's keyframe went out). */
   switches: number;
+  /** VP8 packets of temporal layers above `maxTemporalLayer`, left out. */
+  temporalDropped: number;
 }
 
 /**
@@ -89,6 +93,11 @@ export class RtpDownTrack implements DownTrack {
   private readonly tap: DownTrack;
   private readonly vp8 = new Vp8Rewriter();
   private rewriteVp8 = false;
+  /**
+   * VP8 temporal layers above this one are left out (their frames are not references for lower layers) and
+   * the viewer's numbering closes over them; ALL_TEMPORAL_LAYERS forwards everything.
+   */
+  maxTemporalLayer = ALL_TEMPORAL_LAYERS;
   private waitKeyframe = false;
   /** What the viewer can take (REMB and loss), for the layer choice and the uplink REMB. */
   readonly rateControl = new RateController();
@@ -108,6 +117,7 @@ export class RtpDownTrack implements DownTrack {
     keyframeRequests: 0,
     replayed: 0,
     switches: 0,
+    temporalDropped: 0,
   };
 
   constructor(opts: RtpDownTrackOptions) {
@@ -248,6 +258,11 @@ export class RtpDownTrack implements DownTrack {
     }
     const h = packet.header;
     if (h.ssrc !== this.rw.source && this.rewriteVp8) this.vp8.restart(packet.payload);
+    if (this.maxTemporalLayer < ALL_TEMPORAL_LAYERS && this.rewriteVp8 && vp8TemporalLayer(packet.payload) > this.maxTemporalLayer) {
+      this.rw.skip(h.ssrc, h.sequenceNumber, h.timestamp);
+      this.counters.temporalDropped++;
+      return;
+    }
     if (!this.rw.map(h.ssrc, h.sequenceNumber, h.timestamp)) {
       this.counters.dropped++;
       return;

@@ -86,3 +86,42 @@ describe('SeqRewriter', () => {
     expect(rw.map(3, 41, 100)).toBe(true); // the hole filled later is forwarded
   });
 });
+
+describe('SeqRewriter.skip (packets left out on purpose)', () => {
+  it('numbers the packets around skipped ones without a gap, and maps NACKs back to the right packets', () => {
+    const rw = new SeqRewriter(3000);
+    const down = new Map<number, number>(); // up seq -> down seq
+    for (let up = 65530; up !== 12; up = (up + 1) & 0xffff) {
+      if (up === 65533 || up === 1 || up === 2 || up === 7) {
+        rw.skip(1, up, up * 10);
+        continue;
+      }
+      expect(rw.map(1, up, up * 10)).toBe(true);
+      down.set(up, rw.seq);
+    }
+    const seqs = [...down.values()];
+    for (let i = 1; i < seqs.length; i++) expect(seqs[i]).toBe((seqs[i - 1]! + 1) & 0xffff);
+    for (const [up, d] of down) expect(rw.upSeq(d)).toBe(up);
+  });
+
+  it('a late packet from before a skip keeps the number of its time', () => {
+    const rw = new SeqRewriter(3000);
+    rw.map(1, 100, 0);
+    rw.skip(1, 102, 0);
+    rw.map(1, 103, 0); // sent as 102
+    expect(rw.seq).toBe(102);
+    rw.map(1, 101, 0); // late: still 101
+    expect(rw.seq).toBe(101);
+    expect(rw.upSeq(101)).toBe(101);
+    expect(rw.upSeq(102)).toBe(103);
+  });
+
+  it('a late packet cannot be skipped after later ones went out', () => {
+    const rw = new SeqRewriter(3000);
+    rw.map(1, 100, 0);
+    rw.map(1, 102, 0);
+    rw.skip(1, 101, 0); // too late: 101 stays a gap in the numbering
+    rw.map(1, 103, 0);
+    expect(rw.seq).toBe(103);
+  });
+});

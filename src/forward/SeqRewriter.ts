@@ -9,6 +9,9 @@ import { add16, add32, diff16 } from './seq.js';
  * While nothing has been sent the numbering is the identity (offset 0), so a viewer sees the publisher's own
  * sequence numbers and timestamps. The reverse mapping (`upSeq`) answers NACKs.
  */
+/** Skips remembered for NACK mapping (older ones: their packets are answered no more). */
+const MAX_SEGMENTS = 256;
+
 export class SeqRewriter {
   /** Output of `map`: the downstream sequence number and timestamp. */
   seq = 0;
@@ -32,6 +35,12 @@ export class SeqRewriter {
   private prevTsOffset = 0;
   private prevFrom = 0;
   private prevTo = 0;
+  /**
+   * Packets left out on purpose (`skip`, temporal-layer dropping) shift later numbers down by one each: the
+   * offset in force from each downstream seq on, newest last, for mapping NACKs back. Empty until a skip.
+   */
+  private segments: { downFrom: number; offset: number }[] = [];
+  private newestUp = -1;
 
   /** @param switchGap timestamp units inserted between two sources (about one frame) */
   constructor(private readonly switchGap: number) {}
@@ -62,6 +71,8 @@ export class SeqRewriter {
     this.epochDown = add16(firstSeq, this.seqOffset);
     this.floorUp = firstSeq;
     this.replayUp = [];
+    this.segments = [];
+    this.newestUp = -1;
   }
 
   /**
@@ -87,6 +98,8 @@ export class SeqRewriter {
     this.floorUp = nextLiveSeq;
     this.replayDown = base;
     this.replayUp = upSeqs.slice();
+    this.segments = [];
+    this.newestUp = -1;
     if (n > 0) {
       this.maxDown = add16(base, n - 1);
       this.lastDownTs = add32(lastTs, this.tsOffset);
@@ -103,7 +116,8 @@ export class SeqRewriter {
       if (d < 0) return false;
       if (d > 4096) this.floorUp = -1;
     }
-    this.seq = add16(seq, this.seqOffset);
+    if (this.newestUp < 0 || diff16(seq, this.newestUp) > 0) this.newestUp = seq;
+    this.seq = add16(seq, this.segments.length > 0 ? this.offsetOfUp(seq) : this.seqOffset);
     this.ts = add32(ts, this.tsOffset);
     if (!this.started || diff16(this.seq, this.maxDown) > 0) {
       this.maxDown = this.seq;
@@ -112,6 +126,29 @@ export class SeqRewriter {
     }
     this.started = true;
     return true;
+  }
+
+  /**
+   * Leaves out a live packet of the current source, numbering the following ones so the viewer sees no gap.
+   * Only the newest packet can be left out; a late one is ignored (its number stays a gap).
+   */
+  skip(ssrc: number, seq: number, ts: number): void {
+    if (ssrc !== this.ssrc) this.startContiguous(ssrc, seq, ts);
+    if (this.newestUp >= 0 && diff16(seq, this.newestUp) <= 0) return;
+    this.newestUp = seq;
+    if (this.segments.length === 0) this.segments.push({ downFrom: this.epochDown, offset: this.seqOffset });
+    this.seqOffset = add16(this.seqOffset, -1);
+    this.segments.push({ downFrom: add16(add16(seq, 1), this.seqOffset), offset: this.seqOffset });
+    if (this.segments.length > MAX_SEGMENTS) this.segments.shift();
+  }
+
+  /** The offset for an upstream seq of the current source (a late packet keeps the offset of its time). */
+  private offsetOfUp(up: number): number {
+    for (let i = this.segments.length - 1; i >= 0; i--) {
+      const s = this.segments[i]!;
+      if (diff16(add16(up, s.offset), s.downFrom) >= 0) return s.offset;
+    }
+    return this.segments[0]!.offset;
   }
 
   private keepPrevious(): void {
@@ -147,6 +184,10 @@ export class SeqRewriter {
       if (i >= 0 && i < this.replayUp.length) return this.replayUp[i]!;
     }
     if (diff16(downSeq, this.epochDown) < 0 || diff16(downSeq, this.maxDown) > 0) return -1;
-    return add16(downSeq, -this.seqOffset);
+    for (let i = this.segments.length - 1; i >= 0; i--) {
+      const s = this.segments[i]!;
+      if (diff16(downSeq, s.downFrom) >= 0) return add16(downSeq, -s.offset);
+    }
+    return this.segments.length > 0 ? -1 : add16(downSeq, -this.seqOffset);
   }
 }

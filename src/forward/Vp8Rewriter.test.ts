@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isKeyframe } from './keyframe.js';
-import { Vp8Rewriter } from './Vp8Rewriter.js';
+import { vp8TemporalLayer, Vp8Rewriter } from './Vp8Rewriter.js';
 
 /** A VP8 payload: descriptor with a 15-bit (or 7-bit) picture id and TL0PICIDX, then a payload header byte. */
 function vp8(pic: number, tl0: number, opts: { short?: boolean; key?: boolean } = {}): Buffer {
@@ -83,5 +83,22 @@ describe('Vp8Rewriter', () => {
     const a = r.rewrite(vp8(50, 50, { key: true }));
     const b = r.rewrite(vp8(51, 51));
     expect(a.buffer).toBe(b.buffer);
+  });
+});
+
+describe('vp8TemporalLayer', () => {
+  it('reads the TID after a 15-bit picture id and TL0PICIDX, and after a 7-bit one', () => {
+    // X=1 S=1 | I L T | M + 15-bit picture id | TL0PICIDX | TID=2 Y=1 KEYIDX=0
+    expect(vp8TemporalLayer(Uint8Array.from([0x90, 0xe0, 0x81, 0x23, 0x07, 0xa0, 0x9d]))).toBe(2);
+    // X=1 | I T | 7-bit picture id | TID=1
+    expect(vp8TemporalLayer(Uint8Array.from([0x90, 0xa0, 0x12, 0x40, 0x9d]))).toBe(1);
+    // X=1 | T only | TID=0
+    expect(vp8TemporalLayer(Uint8Array.from([0x90, 0x20, 0x00, 0x9d]))).toBe(0);
+  });
+
+  it('is -1 without the T bit (what ffmpeg and non-layered encoders send), and on a truncated descriptor', () => {
+    expect(vp8TemporalLayer(Uint8Array.from([0x90, 0x80, 0x81, 0x23, 0x9d]))).toBe(-1);
+    expect(vp8TemporalLayer(Uint8Array.from([0x10, 0x9d]))).toBe(-1);
+    expect(vp8TemporalLayer(Uint8Array.from([0x90, 0xe0, 0x81, 0x23, 0x07]))).toBe(-1);
   });
 });

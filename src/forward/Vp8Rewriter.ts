@@ -22,7 +22,8 @@ export class Vp8Rewriter {
   /** The newest picture id / TL0PICIDX sent (15-bit space / 8-bit), -1 before the first. */
   private lastPic = -1;
   private lastTl0 = -1;
-  private scratch = Buffer.allocUnsafe(1500);
+  /** Allocated at the first rewrite (most viewers never switch layers; audio never rewrites). */
+  private scratch: Buffer | undefined;
   // Parse results (fields rather than an object: no allocation per packet).
   private picPos = -1;
   private picLong = false;
@@ -72,7 +73,8 @@ export class Vp8Rewriter {
     }
     if (picOffset === 0 && tl0Offset === 0) return payload;
     const n = payload.length;
-    if (this.scratch.length < n) this.scratch = Buffer.allocUnsafe(Math.max(n, 2 * this.scratch.length));
+    // Its own memory, not a slice of node's shared 8 KB pool that it would keep alive.
+    if (!this.scratch || this.scratch.length < n) this.scratch = Buffer.allocUnsafeSlow(Math.max(n, 1500, 2 * (this.scratch?.length ?? 0)));
     const out = this.scratch;
     payload.copy(out, 0, 0, n);
     if (pic >= 0) {
@@ -115,6 +117,20 @@ export class Vp8Rewriter {
     const i = this.picPos;
     return this.picLong ? ((p[i]! & 0x7f) << 8) | p[i + 1]! : p[i]! & 0x7f;
   }
+}
+
+/**
+ * The temporal layer (TID) of a VP8 packet from its payload descriptor (RFC 7741 §4.2: X, then I/L/T/K, the
+ * picture id, TL0PICIDX, then TID|Y|KEYIDX when T or K is set), or -1 when it carries none (T not set).
+ */
+export function vp8TemporalLayer(p: Uint8Array): number {
+  if (p.length < 2 || (p[0]! & 0x80) === 0) return -1;
+  const x = p[1]!;
+  if ((x & 0x20) === 0) return -1;
+  let i = 2;
+  if (x & 0x80) i += p.length > i && p[i]! & 0x80 ? 2 : 1;
+  if (x & 0x40) i += 1;
+  return p.length > i ? p[i]! >> 6 : -1;
 }
 
 function mod15(v: number, mod: number): number {

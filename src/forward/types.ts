@@ -84,6 +84,10 @@ export interface UpTrack {
   senderClock(): SenderClock | undefined;
   /** The measured bitrate (bit/s, about the last second): what a simulcast layer costs a viewer. */
   bitrate(nowMs: number): number;
+  /**
+   * VP8 temporal layers: element t is the bitrate of TIDs 0..t (bit/s); empty when the packets carry no TID.
+   */
+  temporalBitrates?(nowMs: number): number[];
 }
 
 /** A sender report: RTP time `rtpTimestamp` was NTP time `ntpMs` on the publisher's clock; we got it at `receivedAtMs`. */

@@ -1,5 +1,6 @@
 import type { RtpPacket } from 'werift';
 import { isKeyframe } from '../forward/keyframe.js';
+import { vp8TemporalLayer } from '../forward/Vp8Rewriter.js';
 import { PacketCache } from '../forward/PacketCache.js';
 import { RateEstimator } from '../forward/RateEstimator.js';
 import { add16, add32, diff16 } from '../forward/seq.js';
@@ -68,6 +69,8 @@ export class RtpUpTrack implements UpTrack {
   private readonly pli = new Throttle(KEYFRAME_REQUEST_INTERVAL_MS);
   private readonly reception: ReceptionStats;
   private readonly rate: RateEstimator;
+  /** Bytes per VP8 temporal layer (TID), once packets carry one. */
+  private readonly tidRates: (RateEstimator | undefined)[] = [];
   /** Copy-on-write, so that a DownTrack may detach itself while a packet is being fanned out. */
   private downs: readonly DownTrack[] = [];
   private ssrcValue: number | undefined;
@@ -146,6 +149,10 @@ export class RtpUpTrack implements UpTrack {
     this.counters.packets++;
     this.counters.bytes += packet.payload.length;
     this.rate.add(packet.payload.length + 12);
+    if (this.codec.name === 'vp8') {
+      const tid = vp8TemporalLayer(packet.payload);
+      if (tid >= 0) (this.tidRates[tid] ??= new RateEstimator(now)).add(packet.payload.length + 12);
+    }
     this.reception.onPacket(seq, h.timestamp, now);
     if (this.lastArrivalMs === undefined || diff16(seq, this.cache.newestSeq) >= 0) {
       this.lastTs = h.timestamp;
@@ -306,6 +313,16 @@ export class RtpUpTrack implements UpTrack {
 
   bitrate(nowMs: number): number {
     return this.rate.rate(nowMs);
+  }
+
+  temporalBitrates(nowMs: number): number[] {
+    const out: number[] = [];
+    let sum = 0;
+    for (let t = 0; t < this.tidRates.length; t++) {
+      sum += this.tidRates[t]?.rate(nowMs) ?? 0;
+      out.push(sum);
+    }
+    return out;
   }
 
   stats(nowMs: number): TrackStats {

@@ -5,6 +5,7 @@
  * send simulcast itself). Every payload sent is recorded by layer, as a hash of the VP8 frame data after the
  * payload descriptor (the server rewrites picture ids in the descriptor after a layer switch).
  */
+import { isKeyframe } from '../../src/forward/keyframe.js';
 import {
   MediaStreamTrack,
   RTCPeerConnection,
@@ -67,7 +68,24 @@ export interface SimulcastPublisherOptions {
   /** Per-layer encoder settings (defaults: h 640x360 900k, l 320x180 150k, a keyframe every second). */
   h?: TestMediaOptions;
   l?: TestMediaOptions;
+  /**
+   * Mark the frames of these layers with VP8 temporal layer ids, in the L1T3 pattern 0, 2, 1, 2 by frame
+   * (a T byte added to ffmpeg's descriptor). The encoder does not really use temporal layers: a viewer that is
+   * sent fewer of them cannot decode every frame; what is tested is what the server forwards.
+   */
+  temporalLayers?: Rid[];
 }
+
+/** Adds a TID byte (T bit set, Y and KEYIDX 0) after the picture id / TL0PICIDX of a VP8 descriptor. */
+export function withTemporalLayer(p: Uint8Array, tid: number): Buffer {
+  const x = p[1]!;
+  let i = 2;
+  if (x & 0x80) i += p[i]! & 0x80 ? 2 : 1;
+  if (x & 0x40) i += 1;
+  return Buffer.concat([Uint8Array.from([p[0]! | 0x80, x | 0x20]), p.subarray(2, i), Uint8Array.from([tid << 6]), p.subarray(i)]);
+}
+
+const L1T3 = [0, 2, 1, 2];
 
 /**
  * A werift peer whose offer has one sendonly video m-line with rids `h` and `l` and the mid / rid /
@@ -132,9 +150,16 @@ export async function startSimulcastPublisher(opts: SimulcastPublisherOptions): 
       const media: TestMedia = await startTestMedia({ audio: false, videoSsrc: ssrc, ...mediaOpts });
       closers.push(() => media.close());
       const ridExt = { id: ids.rid, payload: serializeSdesRTPStreamID(rid) };
+      const tids = opts.temporalLayers?.includes(rid) ?? false;
+      let frame = 0;
       media.onVideo((rtp) => {
         if (pc.connectionState !== 'connected') return;
         const p = RtpPacket.deSerialize(rtp);
+        if (tids) {
+          if (isKeyframe('vp8', p.payload)) frame = 0; // a keyframe starts the pattern on layer 0
+          p.payload = withTemporalLayer(p.payload, L1T3[frame % 4]!);
+          if (p.header.marker) frame++;
+        }
         sent[rid].add(vp8BodyHash(p.payload));
         const header = new RtpHeader({
           ssrc,
