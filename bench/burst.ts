@@ -18,7 +18,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { failureReasons, percentile, startPublishing, startViewerFleet } from '../test/helpers/burstRig.js';
-import { killAll, killChildrenOnExit } from './children.js';
+import { killChildrenOnExit, runMain } from './children.js';
 import type { JoinTiming } from './fanoutProtocol.js';
 import { machineJiffies, processCpuUs } from './procStats.js';
 import { startServerProcess, stopServerProcess } from './serverProcess.js';
@@ -151,13 +151,4 @@ async function main(): Promise<void> {
   process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
 }
 
-main()
-  .then(() => {
-    clearTimeout(hardStop);
-    process.exit(0);
-  })
-  .catch((err: unknown) => {
-    log(`error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-    killAll();
-    process.exit(1);
-  });
+runMain(main, hardStop, log);

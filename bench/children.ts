@@ -38,3 +38,18 @@ export function killChildrenOnExit(timeoutSeconds: number, log: (msg: string) =>
     process.exit(3);
   }, timeoutSeconds * 1000);
 }
+
+/** Runs a benchmark's main: exits 0 when it is done, or logs the error, kills every child and exits 1. */
+export function runMain(main: () => Promise<void>, hardStop: NodeJS.Timeout, log: (msg: string) => void): void {
+  main().then(
+    () => {
+      clearTimeout(hardStop);
+      process.exit(0);
+    },
+    (err: unknown) => {
+      log(`error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+      killAll();
+      process.exit(1);
+    },
+  );
+}

@@ -40,7 +40,7 @@ import { parseArgs } from 'node:util';
 import { startLoopbackStun, type LoopbackStun } from '../test/helpers/loopbackStun.js';
 import { MediaClient } from '../test/helpers/MediaClient.js';
 import { createPublisherPeer, startTestMedia, type PublisherPeer, type TestMedia } from '../test/helpers/mediaSource.js';
-import { killAll, killChildrenOnExit } from './children.js';
+import { killChildrenOnExit, runMain } from './children.js';
 import type { Counts, JoinTiming, SeqRange, ViewerMode } from './fanoutProtocol.js';
 import { measureFloor, type FloorResult } from './floorCore.js';
 import {
@@ -588,13 +588,4 @@ async function main(): Promise<void> {
   log(`done in ${out.totalSeconds} s`);
 }
 
-main()
-  .then(() => {
-    clearTimeout(hardStop);
-    process.exit(0);
-  })
-  .catch((err: unknown) => {
-    log(`error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-    killAll();
-    process.exit(1);
-  });
+runMain(main, hardStop, log);

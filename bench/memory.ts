@@ -22,7 +22,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { failureReasons, startPublishing, startViewerFleet } from '../test/helpers/burstRig.js';
-import { killAll, killChildrenOnExit } from './children.js';
+import { killChildrenOnExit, runMain } from './children.js';
 import { startServerProcess, stopServerProcess, type ServerProc } from './serverProcess.js';
 
 const GROUP = 'bench';
@@ -145,13 +145,4 @@ async function main(): Promise<void> {
   }
 }
 
-main()
-  .then(() => {
-    clearTimeout(hardStop);
-    process.exit(0);
-  })
-  .catch((err: unknown) => {
-    log(`error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-    killAll();
-    process.exit(1);
-  });
+runMain(main, hardStop, log);
