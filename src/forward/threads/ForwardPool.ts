@@ -20,7 +20,9 @@ import type { Call, FromWorker, Notice, TrackMeta, WorkerConfig } from './protoc
 
 const CLOCK_POLL_MS = 500;
 
-type CallBody = Call extends infer C ? (C extends Call ? Omit<C, 'call'> : never) : never;
+/** A call without its number (which `ForwardThread.call` assigns), for each kind of call. */
+type WithoutNumber<C> = C extends Call ? Omit<C, 'call'> : never;
+type CallBody = WithoutNumber<Call>;
 
 /** The main thread's handle on one viewer's down connection in a forwarding thread. */
 export class RemoteDownConnection extends EventEmitter<DownConnectionEvents> {

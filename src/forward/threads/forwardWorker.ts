@@ -46,18 +46,14 @@ class MirrorUp extends EventEmitter<{ track: []; close: [] }> implements UpSourc
       if (known.has(m.id)) continue;
       const track = new RtpUpTrack({
         ...m,
+        // What this copy would ask of the publisher goes to the main thread's track, which throttles and
+        // deduplicates (its own NACKs for the same gaps went out first).
         feedback: {
-          // Upstream NACKs are the main thread's (it sees every gap first); only viewers' misses go there.
-          sendNack: () => undefined,
+          sendNack: (_ssrc, seqs) => post({ op: 'nack', track: m.id, seqs }),
           sendPli: () => post({ op: 'keyframe', track: m.id }),
         },
         onFirstPacket: () => this.emit('track'),
       });
-      const nack = track.nack.bind(track);
-      track.nack = (seqs) => {
-        nack(seqs);
-        post({ op: 'nack', track: m.id, seqs: [...seqs] });
-      };
       this.list.push(track);
       tracks.set(m.id, track);
     }
