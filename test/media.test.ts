@@ -120,6 +120,21 @@ describe.each([0, 2])('a lecture through the protocol (forwarding threads: %i)',
     }
   });
 
+  it("a viewer's lost packets are resent from the cache, with its own SSRC and the publisher's bytes", async () => {
+    const v = viewers[0]!.streams.get(streamId)!.viewer;
+    const ssrc = v.offeredSsrc('video')!;
+    v.dropWhen((p) => p.header.ssrc === ssrc && p.header.sequenceNumber % 13 === 0);
+    await waitFor(() => v.dropped.length >= 5, 30_000, '5 dropped packets');
+    v.dropWhen(undefined);
+    const dropped = [...v.dropped];
+    await waitFor(() => dropped.every((s) => v.video.some((r) => r.seq === s)), 30_000, 'the dropped packets resent');
+    for (const s of dropped) {
+      const r = v.video.find((x) => x.seq === s)!;
+      expect(r.ssrc).toBe(ssrc);
+      expect(sent.has(r.hash)).toBe(true);
+    }
+  }, 90_000);
+
   it('reports the streams in /galene-api/v0/.stats, for admins only', async () => {
     const statsUrl = `${server.url}/galene-api/v0/.stats`;
     expect((await fetch(statsUrl)).status).toBe(401);
