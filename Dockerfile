@@ -8,6 +8,8 @@ ENV NODE_ENV=development \
 # Dependencies first (cached while only sources change). Dev dependencies are needed: tsx runs the
 # TypeScript sources and esbuild bundles the web client. @ffmpeg-installer brings the linux-x64 ffmpeg.
 COPY package.json package-lock.json ./
+# The postinstall step patches werift (scripts/patch-werift.mjs).
+COPY scripts ./scripts
 # npm install rather than npm ci: npm 11's npm ci rejects this lock file (see .ci/run).
 RUN npm install --no-audit --no-fund
 
