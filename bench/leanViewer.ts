@@ -4,9 +4,11 @@
  * records, only a bit per sequence number and counters, so its memory stays flat.
  */
 import { randomBytes } from 'node:crypto';
-import { CandidatePairState, DtlsClient, RTCPeerConnection, RtcpPacketConverter, type RTCDtlsTransport } from 'werift';
+import { RTCPeerConnection, RtcpPacketConverter, type RTCDtlsTransport } from 'werift';
 import WebSocket from 'ws';
 import { loopbackPeerConfig } from '../test/helpers/loopbackStun.js';
+import { watchDtlsClient } from '../src/forward/peerConfig.js';
+import { retryFailedIceChecks } from '../test/helpers/weriftClient.js';
 import { opusCodec, vp8Codec, whenGathered } from '../test/helpers/mediaSource.js';
 import type { JoinTiming, ViewerMode } from './fanoutProtocol.js';
 
@@ -15,71 +17,6 @@ const AUDIO_PT = 111;
 const GCM_TAG_BYTES = 16;
 /** Receive buffer asked for on each viewer socket (Linux caps it at net.core.rmem_max). */
 const RECV_BUFFER_BYTES = 1 << 21;
-const HELLO_VERIFY_REQUEST = 3;
-
-/**
- * werift 0.24 DTLS client bug: it retransmits its first ClientHello after 500 ms, and if the server was slow
- * to answer it gets a second HelloVerifyRequest, on which Flight3.exec throws and the handshake fails for
- * good (a browser ignores the duplicate). With dozens of viewers joining at once the server is often that
- * slow, so the viewers ignore a HelloVerifyRequest once they have answered one; flight 3 has its own
- * retransmission timer.
- */
-function ignoreRepeatedHelloVerify(dtls: RTCDtlsTransport): void {
-  const client = dtls.dtls;
-  if (!(client instanceof DtlsClient)) return;
-  const handle = client.onHandleHandshakes;
-  client.onHandleHandshakes = (assembled) => {
-    const rest = client.dtls.flight >= 3 ? assembled.filter((h) => h.msg_type !== HELLO_VERIFY_REQUEST) : assembled;
-    return rest.length > 0 ? handle(rest) : Promise.resolve();
-  };
-}
-
-/** How often, and for how long after its answer, a viewer still in ICE `checking` re-runs its failed checks. */
-const ICE_RETRY_EVERY_MS = 2000;
-const ICE_RETRY_FOR_MS = 30_000;
-
-/** The parts of werift 0.24.4's ICE agent (ice/src/ice.js Connection) the retry uses. */
-interface WeriftIceAgent {
-  checkList: { state: CandidatePairState; handle?: unknown; updateState(s: CandidatePairState): void }[];
-  nominated?: unknown;
-  nominating: boolean;
-  checkStart(pair: WeriftIceAgent['checkList'][number]): unknown;
-}
-
-/**
- * werift 0.24 full-ICE client: a connectivity check is one STUN transaction of ~1.55 s (RTO 50 ms, 4
- * retransmissions); when it times out the pair is FAILED for good and `connect()` waits forever (a
- * nomination that timed out also leaves `nominating` set, so no later check would nominate). A viewer process
- * whose event loop is blocked that long, by its neighbours' pure-JS handshakes during a burst, misses every
- * reply and stays in `checking` although the server answered. Browsers keep checking for ~30 s; so do these
- * viewers: every 2 s, while still checking, each failed pair is checked again (up to 30 s after the answer).
- */
-function retryFailedIceChecks(pc: RTCPeerConnection): () => void {
-  const started = Date.now();
-  const timer = setInterval(() => {
-    if (pc.iceConnectionState !== 'checking' && pc.iceConnectionState !== 'new') {
-      clearInterval(timer);
-      return;
-    }
-    if (Date.now() - started > ICE_RETRY_FOR_MS) {
-      clearInterval(timer);
-      return;
-    }
-    for (const dtls of pc.dtlsTransports) {
-      const agent = dtls.iceTransport.connection as unknown as WeriftIceAgent;
-      if (agent.nominated) continue;
-      const failed = agent.checkList.filter((p) => p.state === CandidatePairState.FAILED);
-      if (failed.length === 0 || agent.checkList.some((p) => p.state === CandidatePairState.IN_PROGRESS)) continue;
-      agent.nominating = false;
-      for (const pair of failed) {
-        pair.updateState(CandidatePairState.WAITING);
-        pair.handle = agent.checkStart(pair);
-      }
-    }
-  }, ICE_RETRY_EVERY_MS);
-  timer.unref();
-  return () => clearInterval(timer);
-}
 
 /**
  * Which sequence numbers of one RTP stream arrived (a bit per 16-bit sequence number: a viewer lives far less
@@ -315,10 +252,7 @@ export class LeanViewer {
     for (const dtls of pc.dtlsTransports) {
       if (this.patched.has(dtls)) continue;
       this.patched.add(dtls);
-      // The DtlsClient is created right after the state becomes 'connecting' and sends nothing for 100 ms.
-      dtls.onStateChange.subscribe((state) => {
-        if (state === 'connecting') queueMicrotask(() => ignoreRepeatedHelloVerify(dtls));
-      });
+      watchDtlsClient(dtls);
       if (this.opts.mode === 'werift') {
         dtls.onRtp.subscribe((rtp) => this.onRtp(rtp.header.payloadType, rtp.header.sequenceNumber, rtp.payload.length));
       } else {

@@ -1,5 +1,7 @@
 import {
+  DtlsClient,
   RTCRtpCodecParameters,
+  type RTCDtlsTransport,
   type RTCPeerConnection,
   type RTCPeerConnectionConfig,
 } from 'werift';
@@ -90,3 +92,31 @@ export function resumeIceAfterRestart(pc: RTCPeerConnection, onFailure: (err: un
     }
   }
 }
+
+const HELLO_VERIFY_REQUEST = 3;
+
+/**
+ * werift 0.24 DTLS client bug: it retransmits its first ClientHello after 500 ms, and if the server was slow
+ * to answer it gets a second HelloVerifyRequest, on which Flight3.exec throws and the handshake fails for
+ * good (a browser ignores the duplicate). The server is the DTLS client when it answers (publishers, WHEP:
+ * `setup:active`), and werift viewers are DTLS clients towards it: all of them ignore a HelloVerifyRequest
+ * once they have answered one; flight 3 has its own retransmission timer.
+ */
+function ignoreRepeatedHelloVerify(dtls: RTCDtlsTransport): void {
+  const client = dtls.dtls;
+  if (!(client instanceof DtlsClient)) return;
+  const handle = client.onHandleHandshakes;
+  client.onHandleHandshakes = (assembled) => {
+    const rest = client.dtls.flight >= 3 ? assembled.filter((h) => h.msg_type !== HELLO_VERIFY_REQUEST) : assembled;
+    return rest.length > 0 ? handle(rest) : Promise.resolve();
+  };
+}
+
+/** Applies `ignoreRepeatedHelloVerify` to a transport's DTLS client as soon as it exists (call before it connects). */
+export function watchDtlsClient(dtls: RTCDtlsTransport): void {
+  // The DtlsClient is created right after the state becomes 'connecting' and sends nothing for 100 ms.
+  dtls.onStateChange.subscribe((state) => {
+    if (state === 'connecting') queueMicrotask(() => ignoreRepeatedHelloVerify(dtls));
+  });
+}
+

@@ -23,8 +23,9 @@ import {
   gatheringComplete,
   resumeIceAfterRestart,
   serverPeerConfig,
-  weriftCodec,
   type IceCandidateInit,
+  watchDtlsClient,
+  weriftCodec,
 } from '../forward/peerConfig.js';
 import { rembFields } from '../forward/rtcp.js';
 import { MAX_BITRATE, upstreamRate } from '../forward/upstreamRate.js';
@@ -271,6 +272,7 @@ export class UpConnection extends EventEmitter<UpConnectionEvents> {
       const dtls = t.dtlsTransport;
       if (!dtls || this.watched.has(dtls)) continue;
       this.watched.add(dtls);
+      watchDtlsClient(dtls);
       const sub = dtls.onRtcp.subscribe((packet) => {
         if (packet.type !== RtcpSrPacket.type) return;
         const sr = packet as RtcpSrPacket;

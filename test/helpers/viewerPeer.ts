@@ -8,6 +8,7 @@ import { RTCPeerConnection, type RtpPacket } from 'werift';
 import { isKeyframe } from '../../src/forward/keyframe.js';
 import { loopbackPeerConfig } from './loopbackStun.js';
 import { opusCodec, resumeIceAfterRestart, vp8Codec, whenConnected, whenGathered } from './mediaSource.js';
+import { patchWeriftClient } from './weriftClient.js';
 
 export interface Received {
   seq: number;
@@ -43,6 +44,7 @@ export class ViewerPeer {
   private readonly hash: boolean;
   private dropFilter: ((p: RtpPacket) => boolean) | undefined;
   private readonly droppedOnce = new Set<string>();
+  private stopIceRetry: (() => void) | undefined;
 
   constructor(opts: ViewerOptions) {
     this.hash = opts.hash ?? true;
@@ -73,6 +75,7 @@ export class ViewerPeer {
   /** Answers the server's offer; returns the answer (candidates embedded). */
   async answer(offerSdp: string): Promise<string> {
     await this.pc.setRemoteDescription({ type: 'offer', sdp: offerSdp });
+    this.stopIceRetry ??= patchWeriftClient(this.pc);
     this.installDropHook();
     // werift's receiver stops NACKing a packet after 10 tries 5 ms apart: too soon on a busy test machine.
     for (const t of this.pc.getTransceivers()) {
@@ -132,6 +135,7 @@ export class ViewerPeer {
   }
 
   close(): Promise<void> {
+    this.stopIceRetry?.();
     return this.pc.close();
   }
 }

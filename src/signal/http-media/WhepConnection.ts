@@ -13,6 +13,7 @@ import {
   gatheringComplete,
   resumeIceAfterRestart,
   serverPeerConfig,
+  watchDtlsClient,
   weriftCodec,
   type IceCandidateInit,
 } from '../../forward/peerConfig.js';
@@ -215,6 +216,7 @@ export class WhepConnection extends EventEmitter<WhepConnectionEvents> {
       const dtls = t.dtlsTransport;
       if (!dtls || this.watched.has(dtls)) continue;
       this.watched.add(dtls);
+      watchDtlsClient(dtls);
       const sub = dtls.onRtcp.subscribe((packet) => routeViewerRtcp(packet, this.bySsrc));
       this.unsubscribers.push(sub.unSubscribe);
     }
