@@ -37,3 +37,25 @@ export function decodeFile(file: string): Promise<Decoded> {
     });
   });
 }
+
+/**
+ * Where a file's first video and audio streams start and end on its timeline (seconds): the first and last
+ * frame times that ffmpeg's showinfo / ashowinfo filters print while decoding each.
+ */
+export async function streamSpans(file: string): Promise<Record<'video' | 'audio', { start: number; end: number } | undefined>> {
+  const span = (select: string, filter: string) =>
+    new Promise<{ start: number; end: number } | undefined>((resolve, reject) => {
+      const args = ['-hide_banner', '-nostdin', '-v', 'info', '-i', file, '-map', select, filter.startsWith('a') ? '-af' : '-vf', filter, '-f', 'null', '-'];
+      const child = spawn(ffmpegPath(), args, { stdio: ['ignore', 'ignore', 'pipe'] });
+      let text = '';
+      child.stderr.setEncoding('utf8');
+      child.stderr.on('data', (c: string) => (text += c));
+      child.once('error', reject);
+      child.once('close', () => {
+        const times = [...text.matchAll(/pts_time:\s*(-?\d+(?:\.\d+)?)/g)].map((m) => Number(m[1]));
+        resolve(times.length > 0 ? { start: Math.min(...times), end: Math.max(...times) } : undefined);
+      });
+    });
+  const [video, audio] = await Promise.all([span('0:v:0', 'showinfo'), span('0:a:0', 'ashowinfo')]);
+  return { video, audio };
+}
