@@ -7,8 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { RTCPeerConnection, RtcpPacketConverter, type RTCDtlsTransport } from 'werift';
 import WebSocket from 'ws';
 import { loopbackPeerConfig } from '../test/helpers/loopbackStun.js';
-import { watchDtlsClient } from '../src/forward/peerConfig.js';
-import { retryFailedIceChecks } from '../test/helpers/weriftClient.js';
+import { patchWeriftClient } from '../test/helpers/weriftClient.js';
 import { opusCodec, vp8Codec, whenGathered } from '../test/helpers/mediaSource.js';
 import type { JoinTiming, ViewerMode } from './fanoutProtocol.js';
 
@@ -202,13 +201,13 @@ export class LeanViewer {
     const pc = this.pc;
     await pc.setRemoteDescription({ type: 'offer', sdp });
     this.patchTransports(pc);
+    this.stopIceRetry ??= patchWeriftClient(pc);
     await pc.setLocalDescription(await pc.createAnswer());
     await whenGathered(pc);
     if (this.closed) return;
     this.enlargeReceiveBuffers(pc);
     this.send({ type: 'answer', id, source: this.id, username: this.username, sdp: pc.localDescription!.sdp });
     this.timing.answerSentMs ??= this.since();
-    this.stopIceRetry ??= retryFailedIceChecks(pc);
   }
 
   /** A bigger socket receive buffer, so that a viewer process that is briefly descheduled loses nothing. */
@@ -252,7 +251,6 @@ export class LeanViewer {
     for (const dtls of pc.dtlsTransports) {
       if (this.patched.has(dtls)) continue;
       this.patched.add(dtls);
-      watchDtlsClient(dtls);
       if (this.opts.mode === 'werift') {
         dtls.onRtp.subscribe((rtp) => this.onRtp(rtp.header.payloadType, rtp.header.sequenceNumber, rtp.payload.length));
       } else {

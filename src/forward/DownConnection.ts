@@ -205,7 +205,7 @@ export class DownConnection extends EventEmitter<DownConnectionEvents> {
         slot.track.setSource(layers[i]);
       }
     }
-    this.adaptTemporalLayer(slot.track, now);
+    this.adaptTemporalLayer(slot.track, layers, now);
   }
 
   /**
@@ -213,9 +213,8 @@ export class DownConnection extends EventEmitter<DownConnectionEvents> {
    * temporal layers (a lower frame rate), chosen like the spatial layer from the cumulative rates of TIDs
    * 0..t; above the lowest layer, or without TIDs, it gets them all.
    */
-  private adaptTemporalLayer(track: RtpDownTrack, now: number): void {
+  private adaptTemporalLayer(track: RtpDownTrack, layers: readonly UpTrack[], now: number): void {
     const src = track.source;
-    const layers = this.videoLayers();
     const rates = src && src === layers[layers.length - 1] && !track.pending ? (src.temporalBitrates?.(now) ?? []) : [];
     if (rates.length < 2) {
       track.maxTemporalLayer = ALL_TEMPORAL_LAYERS;

@@ -26,7 +26,7 @@ interface WeriftIceAgent {
  * reply and stays in `checking` although the server answered. Browsers keep checking for ~30 s; so do these
  * viewers: every 2 s, while still checking, each failed pair is checked again (up to 30 s after the answer).
  */
-export function retryFailedIceChecks(pc: RTCPeerConnection): () => void {
+function retryFailedIceChecks(pc: RTCPeerConnection): () => void {
   const started = Date.now();
   const timer = setInterval(() => {
     if (pc.iceConnectionState !== 'checking' && pc.iceConnectionState !== 'new') {

@@ -152,7 +152,7 @@ class Feed {
     this.up.off('close', this.onClose);
     for (const [t, feed] of this.feeds) t.removeDown(feed);
     this.feeds.clear();
-    this.thread.notify({ op: 'up-closed', up: this.up.id });
+    this.thread.notify({ op: 'drop-up', up: this.up.id });
   }
 }
 

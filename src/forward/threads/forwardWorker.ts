@@ -127,7 +127,7 @@ function onNotice(m: Notice): void {
     case 'clock':
       tracks.get(m.track)?.setSenderClock(m.clock);
       return;
-    case 'up-closed':
+    case 'drop-up':
       ups.get(m.up)?.close();
       return;
     case 'request':

@@ -37,7 +37,8 @@ export type Notice =
   /** Packets of up tracks in arrival order: packet i is `lengths[i]` bytes of `data`, of track `tracks[i]`. */
   | { op: 'rtp'; tracks: string[]; lengths: number[]; data: ArrayBuffer }
   | { op: 'clock'; track: string; clock: SenderClock }
-  | { op: 'up-closed'; up: string }
+  /** The up stream closed, or nobody on this thread watches it any more: drop its mirror. */
+  | { op: 'drop-up'; up: string }
   | { op: 'request'; down: number; request: string[] }
   | { op: 'close'; down: number; reason: string };
 
