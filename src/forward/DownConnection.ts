@@ -2,12 +2,15 @@ import { EventEmitter } from 'node:events';
 import {
   MediaStream,
   RTCPeerConnection,
+  useTransportWideCC,
   type RTCDtlsTransport,
   type RTCRtpTransceiver,
+  type TransportWideCC,
 } from 'werift';
 import { errorMessage, LecternError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { CODECS } from './codecs.js';
+import { DelayEstimator, MIN_RATE } from './DelayEstimator.js';
 import { transceiverSink } from './directSend.js';
 import { LayerSelector } from './LayerSelector.js';
 import {
@@ -21,6 +24,7 @@ import {
 import { routeViewerRtcp, sendSenderReports } from './viewerRtcp.js';
 import { ALL_TEMPORAL_LAYERS, RtpDownTrack, type DownTrackCounters } from './RtpDownTrack.js';
 import { finalizeOffer, looksLikeSdp } from './sdpText.js';
+import { twccExtensionId, TwccSender } from './twcc.js';
 import type { ConnStats, IceOptions, StreamRequest, TrackKind, UpSource, UpTrack } from './types.js';
 
 export interface DownConnectionOptions {
@@ -52,10 +56,25 @@ interface Slot {
   readonly track: RtpDownTrack;
 }
 
+/** What TWCC says about this viewer's transport (for stats and tests). */
+export interface TwccStats {
+  /** The viewer's answer accepted the transport-wide sequence number extension. */
+  negotiated: boolean;
+  /** Feedback messages received. */
+  feedback: number;
+  /** Times the delay-based estimate was set from an overuse. */
+  overuses: number;
+  /** The delay-based estimate of the transport, bit/s (undefined: not limiting). */
+  estimate?: number;
+}
+
 /**
  * One viewer's connection to one published stream: the server offers sendonly audio/video (the codec the
- * publisher uses, Galène's fixed payload type, no header extensions) and, once connected, attaches a
- * RtpDownTrack per kind to the chosen up track ('video' = first simulcast layer, 'video-low' = last).
+ * publisher uses, Galène's fixed payload type, the transport-wide-cc header extension only) and, once
+ * connected, attaches a RtpDownTrack per kind to the chosen up track ('video' = first simulcast layer,
+ * 'video-low' = last). A viewer that accepts transport-wide-cc gets every packet numbered, and its feedback
+ * drives a DelayEstimator whose estimate (less what audio takes) limits the video's layer choice, alongside
+ * REMB and loss.
  *
  * Packets are encrypted with the DTLS transport's SRTP keys and sent on its ICE socket (`directSend.ts`), not
  * through RTCRtpSender.sendRtp: sendRtp mutates the packet it is given and answers NACKs from its own cache,
@@ -81,6 +100,10 @@ export class DownConnection extends EventEmitter<DownConnectionEvents> {
   private readonly layers = new LayerSelector();
   /** The VP8 temporal layers of the video on the lowest simulcast layer (0 = all of them). */
   private readonly temporal = new LayerSelector();
+  /** Set once the viewer's answer accepted transport-wide-cc. */
+  private twcc: TwccSender | undefined;
+  private readonly delay = new DelayEstimator();
+  private twccFeedback = 0;
   private connected = false;
   private offered = false;
   private srTimer: NodeJS.Timeout | undefined;
@@ -100,12 +123,16 @@ export class DownConnection extends EventEmitter<DownConnectionEvents> {
       const t = up.tracks().find((x) => x.kind === kind);
       if (!t) return [];
       this.kinds.add(kind);
-      return [weriftCodec(CODECS[t.codec.name])];
+      const codec = weriftCodec(CODECS[t.codec.name]);
+      codec.rtcpFeedback.push({ type: 'transport-cc' });
+      return [codec];
     };
+    // One object for both kinds: werift numbers extensions by position, and a bundle needs one id per URI.
+    const twcc = useTransportWideCC();
     this.pc = new RTCPeerConnection({
       ...serverPeerConfig(opts.ice),
       codecs: { audio: codecOf('audio'), video: codecOf('video') },
-      headerExtensions: { audio: [], video: [] },
+      headerExtensions: { audio: [twcc], video: [twcc] },
     });
     const sub = this.pc.connectionStateChange.subscribe((state) => this.onConnectionState(state));
     this.unsubscribers.push(sub.unSubscribe);
@@ -149,6 +176,9 @@ export class DownConnection extends EventEmitter<DownConnectionEvents> {
       this.log.info({ err: errorMessage(err) }, 'ICE failed after a restart');
       if (!this.closed) this.emit('failed');
     });
+    const twccId = twccExtensionId(sdp);
+    if (twccId === undefined) this.twcc = undefined;
+    else if (this.twcc?.extensionId !== twccId) this.twcc = new TwccSender(twccId);
     this.watchTransports();
     // A renegotiation may have added a track (video requested after audio only): start forwarding it.
     if (this.connected) this.route();
@@ -239,8 +269,9 @@ export class DownConnection extends EventEmitter<DownConnectionEvents> {
         ssrc: sender.ssrc,
         payloadType: spec.payloadType,
         clockRate: spec.clockRate,
-        sink: transceiverSink(transceiver),
+        sink: transceiverSink(transceiver, () => this.twcc),
       });
+      ignoreWeriftTwcc(transceiver);
       this.slots.set(kind, { transceiver, track });
       this.bySsrc.set(sender.ssrc, track);
     }
@@ -302,9 +333,27 @@ export class DownConnection extends EventEmitter<DownConnectionEvents> {
       const dtls = t.dtlsTransport;
       if (!dtls || this.watched.has(dtls)) continue;
       this.watched.add(dtls);
-      const sub = dtls.onRtcp.subscribe((packet) => routeViewerRtcp(packet, this.bySsrc));
+      const sub = dtls.onRtcp.subscribe((packet) => routeViewerRtcp(packet, this.bySsrc, (fb) => this.onTwccFeedback(fb)));
       this.unsubscribers.push(sub.unSubscribe);
     }
+  }
+
+  /** TWCC feedback: the delay estimate of the transport, less what audio takes, limits the video. */
+  private onTwccFeedback(fb: TransportWideCC): void {
+    if (!this.twcc) return;
+    this.twccFeedback++;
+    this.delay.update(this.twcc.samples(fb), performance.now());
+    const video = this.slots.get('video')?.track;
+    if (!video) return;
+    const estimate = this.delay.estimate;
+    const audio = this.slots.get('audio')?.track.sentBitrate(Date.now()) ?? 0;
+    video.rateControl.onDelayEstimate(estimate === undefined ? undefined : Math.max(MIN_RATE, estimate - audio));
+  }
+
+  twccStats(): TwccStats {
+    const s: TwccStats = { negotiated: this.twcc !== undefined, feedback: this.twccFeedback, overuses: this.delay.decreases };
+    if (this.delay.estimate !== undefined) s.estimate = Math.round(this.delay.estimate);
+    return s;
   }
 
   private sendSenderReports(): void {
@@ -351,6 +400,16 @@ function parseRequest(request: readonly string[]): Set<StreamRequest> {
     if ((REQUESTS as readonly string[]).includes(r)) out.add(r as StreamRequest);
   }
   return out;
+}
+
+/**
+ * werift's sender would also read the viewer's TWCC feedback (routed to it by SSRC) and compute its own
+ * estimate from packets it sent itself, which here is none: wasted work per feedback message. Shadowed on
+ * the instance (werift 0.24.4: `RTCRtpSender.senderBWE.receiveTWCC`).
+ */
+function ignoreWeriftTwcc(transceiver: RTCRtpTransceiver): void {
+  const bwe = (transceiver.sender as unknown as { senderBWE?: { receiveTWCC?: unknown } }).senderBWE;
+  if (bwe) bwe.receiveTWCC = () => undefined;
 }
 
 /** An msid stream id must be a token (no spaces). */

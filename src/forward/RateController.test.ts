@@ -45,6 +45,16 @@ describe('RateController', () => {
     expect(rc.limit(10)).toBe(500_000);
   });
 
+  it('with TWCC, the delay estimate is a third limit, and stops limiting when it is withdrawn', () => {
+    const rc = new RateController();
+    rc.onRemb(2_000_000, 0);
+    rc.onLoss(0.4, 1_000_000); // 800 kbit/s
+    rc.onDelayEstimate(450_000);
+    expect(rc.limit(0)).toBe(450_000);
+    rc.onDelayEstimate(undefined);
+    expect(rc.limit(0)).toBe(800_000);
+  });
+
   it('recovers from a lossy spell within a bounded number of clean reports', () => {
     const rc = new RateController();
     rc.onLoss(0.5, 1_200_000);

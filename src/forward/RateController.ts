@@ -10,7 +10,8 @@
  * grows it only when the rate sent is at least 3/4 of it): on a lower simulcast layer nothing else would
  * ever show that the link recovered, so the estimate itself is the probe — once it reaches the better
  * layer's rate the viewer is switched up, and if that brings loss back the LayerSelector's hold doubles.
- * TWCC is not used (not negotiated with viewers; see NOTES.md).
+ * With TWCC negotiated, the delay-based estimate of the viewer's transport (DelayEstimator, less what its
+ * other tracks take) is a third limit.
  */
 
 export const LOSS_HIGH = 0.1;
@@ -25,6 +26,7 @@ export class RateController {
   private remb: number | undefined;
   private rembAt = 0;
   private lossRate: number | undefined;
+  private delayRate: number | undefined;
 
   /** The viewer's REMB, bit/s. */
   onRemb(bitrate: number, nowMs: number): void {
@@ -45,6 +47,11 @@ export class RateController {
     }
   }
 
+  /** The delay-based estimate from TWCC feedback, bit/s (undefined: delay does not limit). */
+  onDelayEstimate(bitrate: number | undefined): void {
+    this.delayRate = bitrate;
+  }
+
   /** The loss-based estimate alone (undefined: loss does not limit). */
   get lossEstimate(): number | undefined {
     return this.lossRate;
@@ -55,12 +62,12 @@ export class RateController {
     return this.remb !== undefined && nowMs - this.rembAt <= REMB_TTL_MS ? this.remb : undefined;
   }
 
-  /** What the viewer can take now: the smaller of a recent REMB and the loss estimate; undefined if neither. */
+  /** What the viewer can take now: the smallest of a recent REMB, the loss and the delay estimates; undefined if none. */
   limit(nowMs: number): number | undefined {
-    const r = this.recentRemb(nowMs);
-    const l = this.lossRate;
-    if (r === undefined) return l;
-    if (l === undefined) return r;
-    return Math.min(r, l);
+    let out: number | undefined;
+    for (const x of [this.recentRemb(nowMs), this.lossRate, this.delayRate]) {
+      if (x !== undefined && (out === undefined || x < out)) out = x;
+    }
+    return out;
   }
 }

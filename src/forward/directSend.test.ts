@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { RtpHeader, SrtpSession } from 'werift';
+import { RtpHeader, RtpPacket, SrtpSession } from 'werift';
 import { GcmState, RolloverCounter, writeRtpHeader } from './directSend.js';
 
 const GCM = 0x0007;
@@ -66,6 +66,21 @@ describe('GcmState.protect', () => {
       const clear = viewer.decrypt(datagram);
       expect(clear.subarray(12)).toEqual(payload);
       expect(clear.readUInt16BE(2)).toBe(seq);
+    }
+  });
+
+  it('with TWCC, a viewer reads the transport-wide sequence number from the header extension', () => {
+    const { sender, viewer } = sessions();
+    const ours = new GcmState((sender as unknown as { localContext: ConstructorParameters<typeof GcmState>[0] }).localContext);
+    for (const [csrc, seq] of [[[], 65535], [[7], 0]] as const) {
+      const payload = randomBytes(300);
+      const h = header(100, [...csrc]);
+      const datagram = Buffer.concat(ours.protect(writeRtpHeader(h, { id: 3, seq }), payload, h.ssrc, h.sequenceNumber));
+      const p = RtpPacket.deSerialize(viewer.decrypt(datagram));
+      expect(p.payload).toEqual(payload);
+      expect(p.header.csrc).toEqual(csrc);
+      expect(p.header.extensions.map((e) => e.id)).toEqual([3]);
+      expect(p.header.extensions[0]!.payload.readUInt16BE(0)).toBe(seq);
     }
   });
 });

@@ -17,9 +17,13 @@ import { createCipheriv, createSecretKey, type KeyObject } from 'node:crypto';
 import type dgram from 'node:dgram';
 import type { RTCDtlsTransport, RTCRtpTransceiver, RtpHeader } from 'werift';
 import type { RtpSink } from './RtpDownTrack.js';
+import type { TwccSender } from './twcc.js';
 
 const PROFILE_AEAD_AES_128_GCM = 0x0007;
 const HEADER_BYTES = 12;
+/** A one-byte-header extension block (RFC 8285 §4.2) holding one 2-byte element: the TWCC sequence number. */
+const TWCC_BLOCK_BYTES = 8;
+const GCM_TAG_BYTES = 16;
 
 /** The parts of werift's SRTP context used here (werift 0.24.4: rtp/src/srtp/context/context.js). */
 interface WeriftSrtpContext {
@@ -139,24 +143,36 @@ function flushOutbox(): void {
   outbox.length = 0;
 }
 
-/** The plain 12-byte RTP header (plus CSRCs) of a header without extensions or padding. */
-export function writeRtpHeader(h: RtpHeader): Buffer {
+/**
+ * The 12-byte RTP header (plus CSRCs) of a header without extensions or padding; with `twcc`, followed by a
+ * one-byte-header extension carrying the transport-wide sequence number `twcc.seq` under id `twcc.id`.
+ */
+export function writeRtpHeader(h: RtpHeader, twcc?: { id: number; seq: number }): Buffer {
   const csrc = h.csrc;
-  const out = Buffer.allocUnsafe(HEADER_BYTES + 4 * csrc.length);
-  out[0] = 0x80 | csrc.length;
+  const fixed = HEADER_BYTES + 4 * csrc.length;
+  const out = Buffer.allocUnsafe(fixed + (twcc ? TWCC_BLOCK_BYTES : 0));
+  out[0] = 0x80 | (twcc ? 0x10 : 0) | csrc.length;
   out[1] = (h.marker ? 0x80 : 0) | h.payloadType;
   out.writeUInt16BE(h.sequenceNumber, 2);
   out.writeUInt32BE(h.timestamp >>> 0, 4);
   out.writeUInt32BE(h.ssrc >>> 0, 8);
   for (let i = 0; i < csrc.length; i++) out.writeUInt32BE(csrc[i]! >>> 0, HEADER_BYTES + 4 * i);
+  if (twcc) {
+    out.writeUInt32BE(0xbede0001, fixed); // profile, length 1 word
+    out[fixed + 4] = (twcc.id << 4) | 1; // id, length - 1
+    out.writeUInt16BE(twcc.seq, fixed + 5);
+    out[fixed + 7] = 0; // padding
+  }
   return out;
 }
 
 /**
  * Sends one RTP packet to the viewer at the other end of `dtls` (which must be connected), at the end of the
- * current task. The header is serialised before this returns, so the caller may reuse it.
+ * current task. The header is serialised before this returns, so the caller may reuse it. With `twcc` (the
+ * viewer negotiated transport-wide congestion control) the packet is numbered for its feedback; werift's
+ * fallback sends it unnumbered.
  */
-export function sendRtpDirect(dtls: RTCDtlsTransport, payload: Buffer, header: RtpHeader): void {
+export function sendRtpDirect(dtls: RTCDtlsTransport, payload: Buffer, header: RtpHeader, twcc?: TwccSender): void {
   const ice = dtls.iceTransport.connection as unknown as WeriftIce;
   const pair = ice.nominated;
   const socket = pair?.protocol.transport?.socket;
@@ -167,7 +183,11 @@ export function sendRtpDirect(dtls: RTCDtlsTransport, payload: Buffer, header: R
     return;
   }
   if (!ice.canSendApplicationData()) return; // consent expired (RFC 7675): werift would drop it too
-  const parts = state.protect(writeRtpHeader(header), payload, header.ssrc, header.sequenceNumber);
+  const ext = twcc && {
+    id: twcc.extensionId,
+    seq: twcc.next(HEADER_BYTES + 4 * header.csrc.length + TWCC_BLOCK_BYTES + payload.length + GCM_TAG_BYTES),
+  };
+  const parts = state.protect(writeRtpHeader(header, ext), payload, header.ssrc, header.sequenceNumber);
   const bytes = parts[0].length + parts[1].length + parts[2].length;
   if (outbox.length === 0) queueMicrotask(flushOutbox);
   outbox.push({ socket, parts, port: pair.remoteAddr[1], address: pair.remoteAddr[0] });
@@ -178,12 +198,12 @@ export function sendRtpDirect(dtls: RTCDtlsTransport, payload: Buffer, header: R
   pair.bytesSent += bytes;
 }
 
-/** A down track's sink: its transceiver's DTLS transport, once connected. */
-export function transceiverSink(transceiver: RTCRtpTransceiver): RtpSink {
+/** A down track's sink: its transceiver's DTLS transport, once connected; `twcc` numbers its packets, if any. */
+export function transceiverSink(transceiver: RTCRtpTransceiver, twcc: () => TwccSender | undefined = () => undefined): RtpSink {
   return {
     sendRtp(payload, header) {
       const dtls = transceiver.dtlsTransport;
-      if (dtls?.state === 'connected') sendRtpDirect(dtls, payload, header);
+      if (dtls?.state === 'connected') sendRtpDirect(dtls, payload, header, twcc());
     },
   };
 }

@@ -15,21 +15,32 @@ import {
   SourceDescriptionItem,
   type GenericNack,
   type RtcpPacket,
+  type TransportWideCC,
   type RTCRtpTransceiver,
 } from 'werift';
 import type { RtpDownTrack } from './RtpDownTrack.js';
+import { TWCC_FEEDBACK_FORMAT } from './twcc.js';
 
 /** RTPFB format 1 (RFC 4585 §6.2.1). */
 const GENERIC_NACK = 1;
 
-/** Viewer RTCP: NACK, PLI, FIR, REMB and reception reports, routed by the SSRC we send with. */
-export function routeViewerRtcp(packet: RtcpPacket, bySsrc: ReadonlyMap<number, RtpDownTrack>): void {
+/**
+ * Viewer RTCP: NACK, PLI, FIR, REMB and reception reports, routed by the SSRC we send with; TWCC feedback
+ * (about the whole transport) to `onTwcc`.
+ */
+export function routeViewerRtcp(
+  packet: RtcpPacket,
+  bySsrc: ReadonlyMap<number, RtpDownTrack>,
+  onTwcc?: (feedback: TransportWideCC) => void,
+): void {
   switch (packet.type) {
     case RtcpTransportLayerFeedback.type: {
       const fb = (packet as RtcpTransportLayerFeedback).feedback;
       if (fb?.count === GENERIC_NACK) {
         const nack = fb as GenericNack;
         bySsrc.get(nack.mediaSourceSsrc)?.handleNack(nack.lost);
+      } else if (fb?.count === TWCC_FEEDBACK_FORMAT) {
+        onTwcc?.(fb as TransportWideCC);
       }
       break;
     }

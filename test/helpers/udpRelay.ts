@@ -5,6 +5,8 @@
  * the server (its NACKs and reports must get through). The policy can be changed at any time:
  *
  *   rateBps: a token-bucket policer (100 ms of burst): packets above the rate are dropped, not queued;
+ *   queueMs: with rateBps, a bottleneck link instead: packets wait in a FIFO drained at rateBps (their delay
+ *            grows while more is sent than the link carries) and are dropped once this much is queued;
  *   loss:    an independent drop probability.
  */
 import dgram from 'node:dgram';
@@ -12,6 +14,7 @@ import type { AddressInfo } from 'node:net';
 
 export interface RelayPolicy {
   rateBps?: number;
+  queueMs?: number;
   loss?: number;
 }
 
@@ -50,13 +53,51 @@ export async function startUdpRelay(targetPort: number, targetHost = '127.0.0.1'
   back.on('message', (msg) => {
     if (!viewer) return;
     const b = msg[0] ?? 0;
-    if (b >= 128 && b <= 191 && drop(msg.length)) {
+    const media = b >= 128 && b <= 191;
+    if (media && policy.queueMs !== undefined && policy.rateBps !== undefined) {
+      enqueue(msg, policy.rateBps, policy.queueMs);
+      return;
+    }
+    if (media && drop(msg.length)) {
       counters.dropped++;
       return;
     }
     counters.forwarded++;
     front.send(msg, viewer.port, viewer.address);
   });
+
+  // The bottleneck link: each packet leaves once the ones before it have been serialised at the rate.
+  const queue: { msg: Buffer; at: number }[] = [];
+  let linkFreeAt = 0;
+  let pumpTimer: NodeJS.Timeout | undefined;
+  function enqueue(msg: Buffer, rateBps: number, queueMs: number): void {
+    const now = performance.now();
+    const start = Math.max(now, linkFreeAt);
+    if (start - now > queueMs || (policy.loss !== undefined && Math.random() < policy.loss)) {
+      counters.dropped++;
+      return;
+    }
+    linkFreeAt = start + (msg.length * 8 * 1000) / rateBps;
+    queue.push({ msg, at: linkFreeAt });
+    pump();
+  }
+  function pump(): void {
+    if (pumpTimer) return;
+    const now = performance.now();
+    while (queue.length > 0 && queue[0]!.at <= now) {
+      const { msg } = queue.shift()!;
+      if (viewer && !closed) {
+        counters.forwarded++;
+        front.send(msg, viewer.port, viewer.address);
+      }
+    }
+    if (queue.length > 0) {
+      pumpTimer = setTimeout(() => {
+        pumpTimer = undefined;
+        pump();
+      }, queue[0]!.at - now);
+    }
+  }
 
   function drop(bytes: number): boolean {
     if (policy.loss !== undefined && Math.random() < policy.loss) return true;
@@ -79,10 +120,12 @@ export async function startUdpRelay(targetPort: number, targetHost = '127.0.0.1'
       policy = { ...p };
       tokens = 0;
       lastFill = performance.now();
+      pump(); // leaving queue mode: what is queued still goes out in order
     },
     async close() {
       if (closed) return;
       closed = true;
+      clearTimeout(pumpTimer);
       await Promise.all([front, back].map((s) => new Promise<void>((r) => s.close(() => r()))));
     },
   };
