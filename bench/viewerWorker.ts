@@ -3,13 +3,16 @@
  * of the viewers, each with its own WebSocket and PeerConnection, and answers the driver's commands over IPC
  * (see fanoutProtocol.ts). Has its own loopback STUN responder. Exits when the driver goes away.
  */
+import { installDtlsKeyCache } from '../src/forward/dtlsKeyCache.js';
 import { installNativeX25519 } from '../src/forward/nativeX25519.js';
 import { startLoopbackStun, type LoopbackStun } from '../test/helpers/loopbackStun.js';
 import type { CountCommand, Counts, InitCommand, WorkerCommand, WorkerReply } from './fanoutProtocol.js';
 import { LeanViewer } from './leanViewer.js';
 
-// Viewers' DTLS handshakes in native X25519 as the server's (browsers' are native too).
+// Viewers' DTLS handshakes in native X25519, and their certificate parsed once, as the server's (browsers' are
+// native too).
 installNativeX25519();
+installDtlsKeyCache();
 
 if (!process.send) {
   console.error('viewerWorker: must be started by bench/fanout.ts (fork with an IPC channel)');

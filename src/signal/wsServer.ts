@@ -2,6 +2,7 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from '../log.js';
+import { corkedSend } from './corkedSend.js';
 import { MAX_FRAME_BYTES } from './messages.js';
 import { Session, type SessionDeps } from './Session.js';
 
@@ -49,12 +50,13 @@ export class SignalServer {
       socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Type: text/plain\r\n\r\norigin not allowed\n');
       return;
     }
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, req));
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, req, socket));
   }
 
-  private accept(ws: WebSocket, req: IncomingMessage): void {
+  private accept(ws: WebSocket, req: IncomingMessage, socket: Duplex): void {
     const transport = {
-      send: (text: string) => ws.send(text),
+      // one socket write per client per event-loop turn (see corkedSend.ts)
+      send: corkedSend(socket, (text) => ws.send(text)),
       close: (code: number, reason: string) => {
         ws.close(code, reason.slice(0, 120));
         setTimeout(() => ws.terminate(), 2000).unref();

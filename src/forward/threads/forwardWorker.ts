@@ -12,6 +12,7 @@ import { errorMessage, LecternError } from '../../errors.js';
 import { RtpUpTrack } from '../../ingest/RtpUpTrack.js';
 import { createLogger } from '../../log.js';
 import { DownConnection } from '../DownConnection.js';
+import { installDtlsKeyCache } from '../dtlsKeyCache.js';
 import { installNativeX25519 } from '../nativeX25519.js';
 import type { UpSource } from '../types.js';
 import type { Call, FromWorker, Notice, ToWorker, TrackMeta, WorkerConfig } from './protocol.js';
@@ -23,6 +24,7 @@ if (!port) throw new Error('forwardWorker.ts runs as a worker thread');
 const config = workerData as WorkerConfig;
 const log = createLogger(config.logLevel).child({ forwardThread: config.index });
 installNativeX25519();
+installDtlsKeyCache();
 
 const post = (m: FromWorker): void => port.postMessage(m);
 
