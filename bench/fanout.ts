@@ -7,6 +7,7 @@
  *   npm run bench -- [--n 50,100,200] [--threads 0] [--seconds 10] [--mode count|werift] [--per-worker 25] [--burst 20]
  *                    [--viewer-nice 19] [--settle 3] [--join-timeout 30] [--floor-packets 100000]
  *                    [--run-floor-packets 40000] [--video-bitrate 1.2M] [--video-size 960x540] [--timeout 840]
+ *                    [--cpu-prof <dir>]
  *
  * One JSON document on stdout ({ runs, floor, ... }), progress on stderr. Loopback only. Stops by itself:
  * every child (server, viewer processes, ffmpeg, the floor's receiver) is killed on exit, error or timeout.
@@ -32,10 +33,13 @@
  * - viewers ('count' mode, the default) count SRTP packets from their cleartext RTP header without
  *   decrypting, so that the viewer processes, which share the two cores, take as little as possible; they
  *   send no NACKs or receiver reports. '--mode werift' runs werift's whole receive path instead.
+ * - `--cpu-prof <dir>` runs the server under `node --cpu-prof` (<dir>/n<N>-t<threads>/, one .cpuprofile per
+ *   thread, written when the server stops); the profiler's own cost shows in the CPU figures.
  * - contention: CPU of the viewer processes, of this driver (publisher) and of ffmpeg in the same window,
  *   the machine's busy fraction, and UDP datagrams the kernel dropped on the server's and viewers' sockets.
  */
 import os from 'node:os';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { startLoopbackStun, type LoopbackStun } from '../test/helpers/loopbackStun.js';
 import { MediaClient } from '../test/helpers/MediaClient.js';
@@ -81,6 +85,7 @@ const { values: args } = parseArgs({
     'video-bitrate': { type: 'string', default: '1.2M' },
     'video-size': { type: 'string', default: '960x540' },
     timeout: { type: 'string', default: '840' },
+    'cpu-prof': { type: 'string' },
   },
 });
 
@@ -222,7 +227,13 @@ interface Sample {
 
 async function runOnce(n: number, threads: number, stunPort: number, ffmpegPid: number | undefined) {
   log(`N=${n}: starting the server (forwarding threads: ${threads})`);
-  const server = await startServerProcess(GROUP, GROUP_DESCRIPTION, threads > 0 ? ['--forward-threads', String(threads)] : []);
+  const profDir = args['cpu-prof'] ? path.resolve(args['cpu-prof'], `n${n}-t${threads}`) : undefined;
+  const server = await startServerProcess(
+    GROUP,
+    GROUP_DESCRIPTION,
+    threads > 0 ? ['--forward-threads', String(threads)] : [],
+    profDir ? ['--cpu-prof', '--cpu-prof-dir', profDir] : [],
+  );
   const workers: Worker[] = [];
   let speaker: MediaClient | undefined;
   let pub: PublisherPeer | undefined;
