@@ -9,8 +9,8 @@ import {
   RTCPeerConnection,
   SignatureAlgorithm,
 } from 'werift';
-import { loopbackPeerConfig, startLoopbackStun, type LoopbackStun } from '../../test/helpers/loopbackStun.js';
-import { whenConnected } from '../../test/helpers/mediaSource.js';
+import { startLoopbackStun, type LoopbackStun } from '../../test/helpers/loopbackStun.js';
+import { connectedPeerPair } from '../../test/helpers/mediaSource.js';
 import { cachedKeyCount, installDtlsKeyCache, MAX_KEYS } from './dtlsKeyCache.js';
 
 const original = {
@@ -179,23 +179,10 @@ describe('installDtlsKeyCache', () => {
         calls.signatureData++;
         return installedSignatureData.call(this, data, hash);
       };
-      const a = new RTCPeerConnection(loopbackPeerConfig(stun.port));
-      const b = new RTCPeerConnection(loopbackPeerConfig(stun.port));
+      let peers: [RTCPeerConnection, RTCPeerConnection] | undefined;
       try {
-        a.createDataChannel('keys');
-        await a.setLocalDescription(await a.createOffer());
-        await b.setRemoteDescription(a.localDescription!);
-        await b.setLocalDescription(await b.createAnswer());
-        await a.setRemoteDescription(b.localDescription!);
-        let timer: NodeJS.Timeout | undefined;
-        const timeout = new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error('not connected within 15 s')), 15_000);
-        });
-        try {
-          await Promise.race([Promise.all([whenConnected(a), whenConnected(b)]), timeout]);
-        } finally {
-          clearTimeout(timer);
-        }
+        peers = await connectedPeerPair(stun.port, 'keys');
+        const [a, b] = peers;
         expect(a.connectionState).toBe('connected');
         expect(b.connectionState).toBe('connected');
         expect(calls.sign).toBeGreaterThanOrEqual(1); // the DTLS server's ServerKeyExchange
@@ -205,7 +192,7 @@ describe('installDtlsKeyCache', () => {
         key.sign = sign;
         key.toPEM = toPEM;
         CipherContext.prototype.signatureData = installedSignatureData;
-        await Promise.allSettled([a.close(), b.close()]);
+        await Promise.allSettled((peers ?? []).map((p) => p.close()));
       }
     });
   });

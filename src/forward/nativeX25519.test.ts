@@ -1,8 +1,8 @@
 import nacl from 'tweetnacl';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RTCPeerConnection } from 'werift';
-import { loopbackPeerConfig, startLoopbackStun, type LoopbackStun } from '../../test/helpers/loopbackStun.js';
-import { whenConnected } from '../../test/helpers/mediaSource.js';
+import { startLoopbackStun, type LoopbackStun } from '../../test/helpers/loopbackStun.js';
+import { connectedPeerPair } from '../../test/helpers/mediaSource.js';
 import { installNativeX25519, nativeBoxKeyPair, nativeScalarMult } from './nativeX25519.js';
 
 // tweetnacl's own functions, captured before installing (scalarMult.base is never replaced)
@@ -176,23 +176,10 @@ describe('werift’s DTLS handshake', () => {
       return installed.keyPair();
     }, installed.keyPair);
 
-    const a = new RTCPeerConnection(loopbackPeerConfig(stun.port));
-    const b = new RTCPeerConnection(loopbackPeerConfig(stun.port));
+    let peers: [RTCPeerConnection, RTCPeerConnection] | undefined;
     try {
-      a.createDataChannel('x25519');
-      await a.setLocalDescription(await a.createOffer());
-      await b.setRemoteDescription(a.localDescription!);
-      await b.setLocalDescription(await b.createAnswer());
-      await a.setRemoteDescription(b.localDescription!);
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error('not connected within 15 s')), 15_000);
-      });
-      try {
-        await Promise.race([Promise.all([whenConnected(a), whenConnected(b)]), timeout]);
-      } finally {
-        clearTimeout(timer);
-      }
+      peers = await connectedPeerPair(stun.port, 'x25519');
+      const [a, b] = peers;
       expect(a.connectionState).toBe('connected');
       expect(b.connectionState).toBe('connected');
       // one key pair and one premaster secret on each side
@@ -201,7 +188,7 @@ describe('werift’s DTLS handshake', () => {
     } finally {
       nacl.scalarMult = installed.scalarMult;
       nacl.box.keyPair = installed.keyPair;
-      await Promise.allSettled([a.close(), b.close()]);
+      await Promise.allSettled((peers ?? []).map((p) => p.close()));
     }
   });
 });

@@ -224,6 +224,33 @@ export function whenConnected(pc: RTCPeerConnection): Promise<void> {
   });
 }
 
+/**
+ * Two werift peers on loopback (ICE through the loopback STUN responder) with a data channel, connected:
+ * for tests of what a DTLS handshake goes through. Rejects after `timeoutMs`; the caller closes both.
+ */
+export async function connectedPeerPair(stunPort: number, label: string, timeoutMs = 15_000): Promise<[RTCPeerConnection, RTCPeerConnection]> {
+  const a = new RTCPeerConnection(loopbackPeerConfig(stunPort));
+  const b = new RTCPeerConnection(loopbackPeerConfig(stunPort));
+  a.createDataChannel(label);
+  await a.setLocalDescription(await a.createOffer());
+  await b.setRemoteDescription(a.localDescription!);
+  await b.setLocalDescription(await b.createAnswer());
+  await a.setRemoteDescription(b.localDescription!);
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`not connected within ${timeoutMs / 1000} s`)), timeoutMs);
+  });
+  try {
+    await Promise.race([Promise.all([whenConnected(a), whenConnected(b)]), timeout]);
+  } catch (e) {
+    await Promise.allSettled([a.close(), b.close()]);
+    throw e;
+  } finally {
+    clearTimeout(timer);
+  }
+  return [a, b];
+}
+
 export function whenGathered(pc: RTCPeerConnection): Promise<void> {
   if (pc.iceGatheringState === 'complete') return Promise.resolve();
   return new Promise<void>((resolve) => {
