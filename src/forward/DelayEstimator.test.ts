@@ -55,7 +55,7 @@ describe('DelayEstimator', () => {
   it('a path with room to spare, even with a few ms of jitter, never limits the viewer', () => {
     const est = new DelayEstimator();
     run(est, new Path(3_000_000, 3), 0, 30, () => 900_000);
-    expect(est.decreases).toBe(0);
+    expect(est.overuses).toBe(0);
     expect(est.estimate).toBeUndefined();
   });
 
@@ -94,7 +94,7 @@ describe('DelayEstimator', () => {
     const est = new DelayEstimator();
     const path = new Path(100_000);
     run(est, path, 0, 15, () => 1_000_000); // the sender ignores the estimate
-    expect(est.decreases).toBeGreaterThan(1);
+    expect(est.overuses).toBeGreaterThan(1);
     expect(est.estimate!).toBeGreaterThanOrEqual(50_000);
     expect(est.estimate!).toBeLessThan(100_000);
   });

@@ -74,7 +74,7 @@ export class DelayEstimator {
   private lastDecreaseAt = -Infinity;
   private readonly received: { at: number; bytes: number }[] = [];
   /** Times an overuse set the estimate (for tests and stats). */
-  decreases = 0;
+  overuses = 0;
 
   get usage(): Usage {
     return this.usageNow;
@@ -167,7 +167,7 @@ export class DelayEstimator {
       if (received > 0 && nowMs - this.lastDecreaseAt >= DECREASE_INTERVAL_MS) {
         this.rate = Math.max(MIN_RATE, Math.min(this.rate ?? Infinity, DECREASE * received));
         this.lastDecreaseAt = nowMs;
-        this.decreases++;
+        this.overuses++;
       }
       return;
     }

@@ -351,7 +351,7 @@ export class DownConnection extends EventEmitter<DownConnectionEvents> {
   }
 
   twccStats(): TwccStats {
-    const s: TwccStats = { negotiated: this.twcc !== undefined, feedback: this.twccFeedback, overuses: this.delay.decreases };
+    const s: TwccStats = { negotiated: this.twcc !== undefined, feedback: this.twccFeedback, overuses: this.delay.overuses };
     if (this.delay.estimate !== undefined) s.estimate = Math.round(this.delay.estimate);
     return s;
   }
