@@ -8,10 +8,9 @@ import { GroupStore } from './config/GroupStore.js';
 import { mintIceServers, readIceServers, rtcConfiguration } from './config/iceServers.js';
 import { createEgress } from './egress/egress.js';
 import { LiveHlsController } from './egress/live/LiveHlsController.js';
-import { installDtlsKeyCache } from './forward/dtlsKeyCache.js';
-import { installNativeX25519 } from './forward/nativeX25519.js';
 import { ForwardPool } from './forward/threads/ForwardPool.js';
 import type { IceOptions } from './forward/types.js';
+import { installWeriftFixes } from './forward/weriftFixes.js';
 import { GroupRegistry } from './group/GroupRegistry.js';
 import { TokenStore } from './group/tokens/TokenStore.js';
 import type { Logger } from './log.js';
@@ -53,8 +52,7 @@ export interface LecternServer {
 
 /** Wires configuration, groups, the signalling server and the web app, and starts listening. */
 export async function startServer(opts: ServerOptions): Promise<LecternServer> {
-  installNativeX25519(); // werift's DTLS ECDHE in native code, not tweetnacl (see forward/nativeX25519.ts)
-  installDtlsKeyCache(); // DTLS certificate and key parsed once, signatures with a KeyObject (forward/dtlsKeyCache.ts)
+  installWeriftFixes(); // DTLS: native X25519, keys parsed once, peer signatures checked (forward/weriftFixes.ts)
   const { log } = opts;
   const serverConfig = serverConfigReader(opts.dataDir, log.child({ component: 'config' }));
   const store = new GroupStore({ groupsDir: opts.groupsDir, log: log.child({ component: 'groups' }) });

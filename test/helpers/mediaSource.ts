@@ -17,6 +17,7 @@ import {
   RTCRtpCodecParameters,
   useSdesMid,
   useSdesRTPStreamId,
+  type PeerConfig,
   type RTCRtpTransceiver,
 } from 'werift';
 import { loopbackPeerConfig } from './loopbackStun.js';
@@ -225,17 +226,30 @@ export function whenConnected(pc: RTCPeerConnection): Promise<void> {
 }
 
 /**
- * Two werift peers on loopback (ICE through the loopback STUN responder) with a data channel, connected:
- * for tests of what a DTLS handshake goes through. Rejects after `timeoutMs`; the caller closes both.
+ * Two werift peers on loopback (ICE through the loopback STUN responder) with a data channel, offer and
+ * answer exchanged (`a` offers; `extra` adds to each one's configuration): ICE and DTLS are under way.
  */
-export async function connectedPeerPair(stunPort: number, label: string, timeoutMs = 15_000): Promise<[RTCPeerConnection, RTCPeerConnection]> {
-  const a = new RTCPeerConnection(loopbackPeerConfig(stunPort));
-  const b = new RTCPeerConnection(loopbackPeerConfig(stunPort));
+export async function negotiatedPeerPair(
+  stunPort: number,
+  label: string,
+  extra: [Partial<PeerConfig>, Partial<PeerConfig>] = [{}, {}],
+): Promise<[RTCPeerConnection, RTCPeerConnection]> {
+  const a = new RTCPeerConnection({ ...loopbackPeerConfig(stunPort), ...extra[0] });
+  const b = new RTCPeerConnection({ ...loopbackPeerConfig(stunPort), ...extra[1] });
   a.createDataChannel(label);
   await a.setLocalDescription(await a.createOffer());
   await b.setRemoteDescription(a.localDescription!);
   await b.setLocalDescription(await b.createAnswer());
   await a.setRemoteDescription(b.localDescription!);
+  return [a, b];
+}
+
+/**
+ * `negotiatedPeerPair`, connected: for tests of what a DTLS handshake goes through. Rejects after
+ * `timeoutMs`; the caller closes both.
+ */
+export async function connectedPeerPair(stunPort: number, label: string, timeoutMs = 15_000): Promise<[RTCPeerConnection, RTCPeerConnection]> {
+  const [a, b] = await negotiatedPeerPair(stunPort, label);
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`not connected within ${timeoutMs / 1000} s`)), timeoutMs);

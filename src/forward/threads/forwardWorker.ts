@@ -12,9 +12,8 @@ import { errorMessage, LecternError } from '../../errors.js';
 import { RtpUpTrack } from '../../ingest/RtpUpTrack.js';
 import { createLogger } from '../../log.js';
 import { DownConnection } from '../DownConnection.js';
-import { installDtlsKeyCache } from '../dtlsKeyCache.js';
-import { installNativeX25519 } from '../nativeX25519.js';
 import type { UpSource } from '../types.js';
+import { installWeriftFixes } from '../weriftFixes.js';
 import type { Call, FromWorker, Notice, ToWorker, TrackMeta, WorkerConfig } from './protocol.js';
 
 const REPORT_INTERVAL_MS = 1000;
@@ -23,8 +22,7 @@ const port = parentPort;
 if (!port) throw new Error('forwardWorker.ts runs as a worker thread');
 const config = workerData as WorkerConfig;
 const log = createLogger(config.logLevel).child({ forwardThread: config.index });
-installNativeX25519();
-installDtlsKeyCache();
+installWeriftFixes();
 
 const post = (m: FromWorker): void => port.postMessage(m);
 
