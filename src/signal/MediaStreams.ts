@@ -1,5 +1,5 @@
 import { DownConnection } from '../forward/DownConnection.js';
-import type { ForwardPool, RemoteDownConnection } from '../forward/threads/ForwardPool.js';
+import { THREAD_FAILED, type ForwardPool, type RemoteDownConnection } from '../forward/threads/ForwardPool.js';
 import type { ConnStats, IceOptions } from '../forward/types.js';
 import { UpConnection } from '../ingest/UpConnection.js';
 import { errorMessage, LecternError } from '../errors.js';
@@ -148,10 +148,12 @@ export class MediaStreams {
       ? this.opts.forwardPool.connect(up, { id: up.id, clientId: s.id, request })
       : new DownConnection(up, { id: up.id, clientId: s.id, request, ice: this.opts.ice, log: s.log });
     this.down.set(up.id, down);
-    down.on('close', () => {
+    down.on('close', (reason) => {
       if (this.down.get(up.id) !== down) return;
       this.down.delete(up.id);
       s.send({ type: 'close', id: up.id });
+      // Its forwarding thread died: the stream is still there, so offer it again (the pool has replaced the thread).
+      if (reason === THREAD_FAILED && s.group?.streams.get(up.id) === up) this.offerDown(up);
     });
     down.on('failed', () => void this.renegotiateDown(up.id).catch(() => undefined));
     down.on('negotiationneeded', () => void this.sendOffer(down, up, undefined, false));

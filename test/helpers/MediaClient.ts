@@ -64,7 +64,8 @@ export class MediaClient {
   private async onMessage(m: Message): Promise<void> {
     if (m.type === 'offer' && m.id) {
       let s = this.streams.get(m.id);
-      if (!s) {
+      if (!s || s.closed) {
+        // a new stream (an offer after a close under the same id is a new stream, as in Galène's client)
         s = {
           id: m.id,
           label: m.label ?? '',

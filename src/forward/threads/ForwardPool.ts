@@ -19,6 +19,11 @@ import type { ConnStats, DownTrack, IceOptions, TrackKind, UpTrack } from '../ty
 import type { Call, FromWorker, Notice, TrackMeta, WorkerConfig } from './protocol.js';
 
 const CLOCK_POLL_MS = 500;
+/** Forwarding threads that die this soon after their start, MAX_QUICK_DEATHS times in a row, are not replaced. */
+const QUICK_DEATH_MS = 2000;
+const MAX_QUICK_DEATHS = 3;
+/** The close reason of a viewer's connection whose thread died. */
+export const THREAD_FAILED = 'forwarding thread failed';
 
 /** A call without its number (which `ForwardThread.call` assigns), for each kind of call. */
 type WithoutNumber<C> = C extends Call ? Omit<C, 'call'> : never;
@@ -166,8 +171,14 @@ class ForwardThread {
   readonly limits = new Map<string, number | undefined>();
   private batch: { tracks: string[]; packets: Buffer[]; bytes: number } | undefined;
   private dead: Error | undefined;
+  readonly startedAt = Date.now();
 
-  constructor(config: WorkerConfig, log: Logger) {
+  /** `onFailed` is called if the thread dies (not after `terminate`), before its viewers are closed. */
+  constructor(
+    config: WorkerConfig,
+    log: Logger,
+    private readonly onFailed: () => void,
+  ) {
     this.worker = startWorker(config);
     this.worker.unref();
     this.worker.on('message', (m: FromWorker) => this.onMessage(m));
@@ -289,13 +300,17 @@ class ForwardThread {
     return undefined;
   }
 
-  /** The thread is gone: every viewer on it is closed (their clients will be told and may rejoin). */
+  /**
+   * The thread is gone: every viewer on it is closed with THREAD_FAILED (the signalling offers them the
+   * stream again, on another thread).
+   */
   private fail(err: Error): void {
     if (this.dead) return;
     this.dead = err;
+    this.onFailed();
     for (const { reject } of this.calls.values()) reject(new LecternError('closed', err.message));
     this.calls.clear();
-    for (const down of [...this.downs.values()]) down.close('forwarding thread failed');
+    for (const down of [...this.downs.values()]) down.close(THREAD_FAILED);
     for (const up of [...this.feeds.keys()]) this.dropFeed(up);
   }
 
@@ -318,13 +333,46 @@ function startWorker(config: WorkerConfig): Worker {
   return new Worker(boot, { eval: true, workerData: config, execArgv: [] });
 }
 
-/** The forwarding threads of a server. */
+/** The forwarding threads of a server; one that dies is replaced (see `replace`). */
 export class ForwardPool {
   private readonly threads: ForwardThread[];
   private nextKey = 1;
+  private closed = false;
+  /** Per slot, how many of its threads in a row died within QUICK_DEATH_MS of starting. */
+  private readonly quickDeaths = new Map<number, number>();
 
-  constructor(count: number, ice: IceOptions, logLevel: string, log: Logger) {
-    this.threads = Array.from({ length: count }, (_, index) => new ForwardThread({ ice, logLevel, index }, log));
+  constructor(
+    count: number,
+    private readonly ice: IceOptions,
+    private readonly logLevel: string,
+    private readonly log: Logger,
+  ) {
+    this.threads = Array.from({ length: count }, (_, index) => this.start(index));
+  }
+
+  private start(index: number): ForwardThread {
+    const thread: ForwardThread = new ForwardThread({ ice: this.ice, logLevel: this.logLevel, index }, this.log, () =>
+      this.replace(index, thread),
+    );
+    return thread;
+  }
+
+  /**
+   * A thread died: start another in its place at once, before its viewers are offered their streams again.
+   * A slot whose threads keep dying young (MAX_QUICK_DEATHS in a row, each within QUICK_DEATH_MS of its
+   * start: a thread that cannot start) is left dead; its viewers then go to the other threads, if any.
+   */
+  private replace(index: number, dead: ForwardThread): void {
+    if (this.closed || this.threads[index] !== dead) return;
+    const quick = Date.now() - dead.startedAt < QUICK_DEATH_MS;
+    const deaths = quick ? (this.quickDeaths.get(index) ?? 0) + 1 : 0;
+    this.quickDeaths.set(index, deaths);
+    if (deaths >= MAX_QUICK_DEATHS) {
+      this.log.error({ thread: index, deaths }, 'forwarding thread keeps dying at start; not starting it again');
+      return;
+    }
+    this.log.warn({ thread: index }, 'forwarding thread died; starting another');
+    this.threads[index] = this.start(index);
   }
 
   /** A down connection for a viewer, on the thread with the fewest viewers. */
@@ -334,6 +382,7 @@ export class ForwardPool {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     await Promise.all(this.threads.map((t) => t.terminate()));
   }
 }
