@@ -12,10 +12,10 @@ import { startLoopbackStun, type LoopbackStun } from '../../test/helpers/loopbac
 import { connectedPeerPair, negotiatedPeerPair } from '../../test/helpers/mediaSource.js';
 import {
   checkPeerSignature,
+  completedHandshake,
   DtlsSignatureError,
   installDtlsSignatureCheck,
   type CompletedHandshake,
-  type HandshakeMessage,
 } from './dtlsSignatureCheck.js';
 
 const ECDSA_SHA256 = { hash: HashAlgorithm.sha256_4, signature: SignatureAlgorithm.ecdsa_3 };
@@ -42,24 +42,6 @@ async function settled(peers: RTCPeerConnection[], ms = 15_000): Promise<string[
     await new Promise((r) => setTimeout(r, 50));
   }
   return states();
-}
-
-/** The completed handshake of a connected transport, as the check reads it. */
-function handshakeOf(t: RTCDtlsTransport): CompletedHandshake {
-  const socket = t.dtls as unknown as {
-    dtls: { sortedHandshakeCache: HandshakeMessage[] };
-    cipher: { localRandom: { serialize(): Buffer }; remoteRandom: { serialize(): Buffer }; remoteCertificate: Buffer };
-  };
-  const local = socket.cipher.localRandom.serialize();
-  const remote = socket.cipher.remoteRandom.serialize();
-  const role = t.role as 'server' | 'client';
-  return {
-    role,
-    messages: socket.dtls.sortedHandshakeCache,
-    clientRandom: role === 'client' ? local : remote,
-    serverRandom: role === 'client' ? remote : local,
-    peerCertificate: socket.cipher.remoteCertificate,
-  };
 }
 
 /** `h` with the message of type `type` changed by `edit` (copies; the transport keeps its own). */
@@ -131,7 +113,7 @@ describe('installDtlsSignatureCheck', () => {
     beforeAll(async () => {
       const peers = await connectedPeerPair(stun.port, 'transcript');
       open.push(...peers);
-      const [a, b] = peers.map((p) => handshakeOf(transport(p)));
+      const [a, b] = peers.map((p) => completedHandshake(transport(p)));
       byRole = a!.role === 'server' ? { server: a!, client: b! } : { server: b!, client: a! };
     });
 
