@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RtpPacket } from 'werift';
 import { startLoopbackStun, type LoopbackStun } from './helpers/loopbackStun.js';
-import { MediaClient } from './helpers/MediaClient.js';
+import { MediaClient, type DownStream } from './helpers/MediaClient.js';
 import { createPublisherPeer, startTestMedia, type PublisherPeer, type TestMedia } from './helpers/mediaSource.js';
 import { startTestServer, type TestServer } from './helpers/testServer.js';
 import { directSendCounters } from '../src/forward/directSend.js';
@@ -13,6 +13,14 @@ const UDP_RANGE: [number, number] = [42_000, 42_999];
 
 /** The ports of the host candidates in an SDP. */
 const candidatePorts = (sdp: string) => [...sdp.matchAll(/a=candidate:\S+ \d+ udp \d+ \S+ (\d+) typ host/g)].map((m) => Number(m[1]));
+
+/** A viewer's down stream as a failure message shows it: ICE and DTLS states, packets received. */
+function describeStream(s: DownStream | undefined): string {
+  if (!s) return 'not offered';
+  const pc = s.viewer.pc;
+  const dtls = pc.dtlsTransports.map((t) => t.state).join(',');
+  return `ice ${pc.iceConnectionState}, dtls ${dtls}, video ${s.viewer.video.length}, audio ${s.viewer.audio.length}${s.closed ? ', closed' : ''}`;
+}
 
 /** Feeds the test media into a publisher; returns a function that stops feeding. */
 let feed: (pub: PublisherPeer, seen?: (rtp: Buffer) => void) => () => void;
@@ -204,7 +212,11 @@ describe.each([0, 2])('a lecture through the protocol (forwarding threads: %i)',
     const pub3 = createPublisherPeer({ stunPort: stun.port });
     const stopFeeding3 = feed(pub3);
     streamId = await teacher.publish('camera', pub3, silentId);
-    await waitFor(() => viewers.every((v) => v.streams.get(streamId)?.viewer.video.length), 20_000, 'media of the last stream');
+    await waitFor(
+      () => viewers.every((v) => v.streams.get(streamId)?.viewer.video.length),
+      20_000,
+      () => `media of the last stream (per viewer: ${viewers.map((v) => describeStream(v.streams.get(streamId))).join('; ')})`,
+    );
     await waitFor(
       () => viewers.every((v) => v.ws.received.some((m) => m.type === 'close' && m.id === oldId)),
       10_000,

@@ -2,11 +2,11 @@
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-/** Polls until `cond` holds; throws with `what` if `timeoutMs` passes first. */
-export async function waitFor(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
+/** Polls until `cond` holds; throws with `what` (a function: called then, to say what was seen) on timeout. */
+export async function waitFor(cond: () => boolean, timeoutMs: number, what: string | (() => string)): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${typeof what === 'function' ? what() : what}`);
     await sleep(50);
   }
 }
