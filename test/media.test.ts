@@ -3,7 +3,7 @@ import { RtpPacket } from 'werift';
 import { startLoopbackStun, type LoopbackStun } from './helpers/loopbackStun.js';
 import { MediaClient, type DownStream } from './helpers/MediaClient.js';
 import { createPublisherPeer, startTestMedia, type PublisherPeer, type TestMedia } from './helpers/mediaSource.js';
-import { startTestServer, type TestServer } from './helpers/testServer.js';
+import { LECTURE_GROUP, startTestServer, type TestServer } from './helpers/testServer.js';
 import { directSendCounters } from '../src/forward/directSend.js';
 import { payloadHash } from './helpers/viewerPeer.js';
 import { waitFor } from './helpers/wait.js';
@@ -47,12 +47,7 @@ describe.each([0, 2])('a lecture through the protocol (forwarding threads: %i)',
       forwardThreads,
       config: { users: { root: { password: 'root-pw', permissions: 'admin' } } },
       portRange: UDP_RANGE,
-      groups: {
-        lecture: {
-          users: { teacher: { password: 'pw', permissions: 'op' } },
-          'wildcard-user': { password: { type: 'wildcard' }, permissions: 'observe' },
-        },
-      },
+      groups: { lecture: LECTURE_GROUP },
     });
     media = await startTestMedia();
     feed = (p, seen) => {

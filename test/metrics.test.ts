@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLoopbackStun, type LoopbackStun } from './helpers/loopbackStun.js';
 import { MediaClient } from './helpers/MediaClient.js';
 import { createPublisherPeer, startTestMedia, type PublisherPeer, type TestMedia } from './helpers/mediaSource.js';
-import { startTestServer, type TestServer } from './helpers/testServer.js';
+import { LECTURE_GROUP, startTestServer, type TestServer } from './helpers/testServer.js';
 import { waitFor, waitUntil } from './helpers/wait.js';
 
 const TOKEN = 'metrics-secret-token';
@@ -77,12 +77,7 @@ describe('/metrics', () => {
     stun = await startLoopbackStun();
     server = await startTestServer({
       config: { metricsToken: TOKEN },
-      groups: {
-        lecture: {
-          users: { teacher: { password: 'pw', permissions: 'op' } },
-          'wildcard-user': { password: { type: 'wildcard' }, permissions: 'observe' },
-        },
-      },
+      groups: { lecture: LECTURE_GROUP },
     });
     media = await startTestMedia();
   }, 60_000);

@@ -9,8 +9,8 @@
  *   slope, scaled by the number of groups and GAIN, is the trend, compared with a threshold that adapts
  *   slowly to the trend's usual size (so that steady jitter does not count);
  * - trend above the threshold for OVERUSE_MS: overuse, the estimate drops to DECREASE × the rate the viewer
- *   received over the last half second (checked again every DECREASE_INTERVAL_MS while it lasts); below −threshold: the queue drains, hold; otherwise
- *   the estimate grows by GROWTH_PER_S.
+ *   received over the last half second (again every DECREASE_INTERVAL_MS while it lasts); below −threshold:
+ *   the queue drains, hold; otherwise the estimate grows by GROWTH_PER_S.
  *
  * Left out from GCC, on purpose: the estimate starts unlimited (undefined) and only exists after a first
  * overuse, as the loss-based one (RateController); it grows multiplicatively without the cap at 1.5× the
@@ -102,26 +102,25 @@ export class DelayEstimator {
     this.adjustRate(nowMs);
   }
 
-  private addSample(sample: DelaySample): void {
-    if (sample.arrivalMs === undefined) return;
-    const s = { sendMs: sample.sendMs, arrivalMs: sample.arrivalMs, bytes: sample.bytes };
+  private addSample({ sendMs, bytes, arrivalMs }: DelaySample): void {
+    if (arrivalMs === undefined) return;
     const r = this.received;
-    r.push({ at: s.arrivalMs, bytes: s.bytes });
-    while (r.length > 2 && s.arrivalMs - r[0]!.at > RECEIVED_WINDOW_MS) r.shift();
+    r.push({ at: arrivalMs, bytes });
+    while (r.length > 2 && arrivalMs - r[0]!.at > RECEIVED_WINDOW_MS) r.shift();
     const g = this.group;
     if (!g) {
-      this.group = { firstSend: s.sendMs, lastSend: s.sendMs, lastArrival: s.arrivalMs };
+      this.group = { firstSend: sendMs, lastSend: sendMs, lastArrival: arrivalMs };
       return;
     }
-    if (s.sendMs < g.firstSend) return; // reordered from an earlier group: its delay is already counted
-    if (s.sendMs - g.firstSend <= GROUP_MS) {
-      g.lastSend = Math.max(g.lastSend, s.sendMs);
-      g.lastArrival = Math.max(g.lastArrival, s.arrivalMs);
+    if (sendMs < g.firstSend) return; // reordered from an earlier group: its delay is already counted
+    if (sendMs - g.firstSend <= GROUP_MS) {
+      g.lastSend = Math.max(g.lastSend, sendMs);
+      g.lastArrival = Math.max(g.lastArrival, arrivalMs);
       return;
     }
     if (this.prev) this.addDelta(g.lastArrival - this.prev.lastArrival - (g.lastSend - this.prev.lastSend), g.lastArrival);
     this.prev = g;
-    this.group = { firstSend: s.sendMs, lastSend: s.sendMs, lastArrival: s.arrivalMs };
+    this.group = { firstSend: sendMs, lastSend: sendMs, lastArrival: arrivalMs };
   }
 
   private addDelta(delta: number, arrivalMs: number): void {

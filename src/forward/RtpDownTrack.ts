@@ -282,7 +282,7 @@ export class RtpDownTrack implements DownTrack {
     this.rate.add(p.payload.length + 12);
   }
 
-  /** What the viewer can take: its recent REMB and the loss-based estimate (Galène's GetMaxBitrate). */
+  /** What the viewer can take: its recent REMB, the loss- and delay-based estimates (Galène's GetMaxBitrate). */
   maxBitrate(): number | undefined {
     return this.rateControl.limit(this.now());
   }

@@ -75,7 +75,7 @@ describe('GcmState.protect', () => {
     for (const [csrc, seq] of [[[], 65535], [[7], 0]] as const) {
       const payload = randomBytes(300);
       const h = header(100, [...csrc]);
-      const datagram = Buffer.concat(ours.protect(writeRtpHeader(h, { id: 3, seq }), payload, h.ssrc, h.sequenceNumber));
+      const datagram = Buffer.concat(ours.protect(writeRtpHeader(h, 3, seq), payload, h.ssrc, h.sequenceNumber));
       const p = RtpPacket.deSerialize(viewer.decrypt(datagram));
       expect(p.payload).toEqual(payload);
       expect(p.header.csrc).toEqual(csrc);

@@ -144,23 +144,23 @@ function flushOutbox(): void {
 }
 
 /**
- * The 12-byte RTP header (plus CSRCs) of a header without extensions or padding; with `twcc`, followed by a
- * one-byte-header extension carrying the transport-wide sequence number `twcc.seq` under id `twcc.id`.
+ * The 12-byte RTP header (plus CSRCs) of a header without extensions or padding; with a `twccId` (1..14; 0:
+ * none), followed by a one-byte-header extension carrying the transport-wide sequence number `twccSeq`.
  */
-export function writeRtpHeader(h: RtpHeader, twcc?: { id: number; seq: number }): Buffer {
+export function writeRtpHeader(h: RtpHeader, twccId = 0, twccSeq = 0): Buffer {
   const csrc = h.csrc;
   const fixed = HEADER_BYTES + 4 * csrc.length;
-  const out = Buffer.allocUnsafe(fixed + (twcc ? TWCC_BLOCK_BYTES : 0));
-  out[0] = 0x80 | (twcc ? 0x10 : 0) | csrc.length;
+  const out = Buffer.allocUnsafe(fixed + (twccId ? TWCC_BLOCK_BYTES : 0));
+  out[0] = 0x80 | (twccId ? 0x10 : 0) | csrc.length;
   out[1] = (h.marker ? 0x80 : 0) | h.payloadType;
   out.writeUInt16BE(h.sequenceNumber, 2);
   out.writeUInt32BE(h.timestamp >>> 0, 4);
   out.writeUInt32BE(h.ssrc >>> 0, 8);
   for (let i = 0; i < csrc.length; i++) out.writeUInt32BE(csrc[i]! >>> 0, HEADER_BYTES + 4 * i);
-  if (twcc) {
+  if (twccId) {
     out.writeUInt32BE(0xbede0001, fixed); // profile, length 1 word
-    out[fixed + 4] = (twcc.id << 4) | 1; // id, length - 1
-    out.writeUInt16BE(twcc.seq, fixed + 5);
+    out[fixed + 4] = (twccId << 4) | 1; // id, length - 1
+    out.writeUInt16BE(twccSeq, fixed + 5);
     out[fixed + 7] = 0; // padding
   }
   return out;
@@ -183,11 +183,9 @@ export function sendRtpDirect(dtls: RTCDtlsTransport, payload: Buffer, header: R
     return;
   }
   if (!ice.canSendApplicationData()) return; // consent expired (RFC 7675): werift would drop it too
-  const ext = twcc && {
-    id: twcc.extensionId,
-    seq: twcc.next(HEADER_BYTES + 4 * header.csrc.length + TWCC_BLOCK_BYTES + payload.length + GCM_TAG_BYTES),
-  };
-  const parts = state.protect(writeRtpHeader(header, ext), payload, header.ssrc, header.sequenceNumber);
+  const sizeWithTwcc = HEADER_BYTES + 4 * header.csrc.length + TWCC_BLOCK_BYTES + payload.length + GCM_TAG_BYTES;
+  const twccSeq = twcc ? twcc.next(sizeWithTwcc) : 0;
+  const parts = state.protect(writeRtpHeader(header, twcc?.extensionId, twccSeq), payload, header.ssrc, header.sequenceNumber);
   const bytes = parts[0].length + parts[1].length + parts[2].length;
   if (outbox.length === 0) queueMicrotask(flushOutbox);
   outbox.push({ socket, parts, port: pair.remoteAddr[1], address: pair.remoteAddr[0] });

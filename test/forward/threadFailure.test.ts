@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLoopbackStun, type LoopbackStun } from '../helpers/loopbackStun.js';
 import { MediaClient } from '../helpers/MediaClient.js';
 import { createPublisherPeer, startTestMedia, type PublisherPeer, type TestMedia } from '../helpers/mediaSource.js';
-import { startTestServer, type TestServer } from '../helpers/testServer.js';
+import { LECTURE_GROUP, startTestServer, type TestServer } from '../helpers/testServer.js';
 import { waitFor } from '../helpers/wait.js';
 
 /** Every worker thread this process starts (Node publishes each on this diagnostics channel). */
@@ -30,12 +30,7 @@ describe('a forwarding thread that dies', () => {
     stun = await startLoopbackStun();
     server = await startTestServer({
       forwardThreads: 1,
-      groups: {
-        lecture: {
-          users: { teacher: { password: 'pw', permissions: 'op' } },
-          'wildcard-user': { password: { type: 'wildcard' }, permissions: 'observe' },
-        },
-      },
+      groups: { lecture: LECTURE_GROUP },
     });
     media = await startTestMedia();
     const join = (username: string, password?: string) =>

@@ -12,6 +12,12 @@ export interface TestServer extends LecternServer {
   stop(): Promise<void>;
 }
 
+/** The group description of a plain lecture: `teacher` (password `pw`) is an op, anyone else may watch. */
+export const LECTURE_GROUP = {
+  users: { teacher: { password: 'pw', permissions: 'op' } },
+  'wildcard-user': { password: { type: 'wildcard' }, permissions: 'observe' },
+};
+
 /** A Lectern server on 127.0.0.1 (plain HTTP, a free port, ICE on loopback only) with its own temp folders. */
 export async function startTestServer(opts: {
   groups?: Record<string, unknown>;
