@@ -11,6 +11,7 @@ import { parseArgs } from 'node:util';
 import { registerEgressJobs } from '../src/egress/jobs/index.js';
 import { registerLiveHlsJob } from '../src/egress/live/register.js';
 import { BullMqQueue } from '../src/egress/queue/index.js';
+import { installWeriftFixes } from '../src/forward/weriftFixes.js';
 import { createLogger } from '../src/log.js';
 
 const USAGE = `usage: npm run worker -- --redis URL --recordings DIR [--ffmpeg PATH] [--concurrency N] [--prefix P]
@@ -98,7 +99,9 @@ async function main(): Promise<void> {
     concurrency: args.concurrency,
     ...(args.ffmpeg ? { ffmpegPath: args.ffmpeg } : {}),
   });
-  // live-hls: subscribes over WHEP to the URL in each job; STUN from the system's defaults (werift's).
+  // live-hls: subscribes over WHEP to the URL in each job; STUN from the system's defaults (werift's). Its werift
+  // peers get the server's run-time fixes, the packet guards among them.
+  installWeriftFixes();
   registerLiveHlsJob(queue, { recordingsDir: args.recordings, log, ...(args.ffmpeg ? { ffmpegPath: args.ffmpeg } : {}) });
   log.info({ recordings: args.recordings, concurrency: args.concurrency }, 'lectern worker ready');
   process.stdout.write('lectern worker ready\n');

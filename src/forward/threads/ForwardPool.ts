@@ -7,8 +7,7 @@
  * the thread's last report (every second).
  */
 import { EventEmitter } from 'node:events';
-import { createRequire } from 'node:module';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { RtpPacket } from 'werift';
 import { LecternError } from '../../errors.js';
 import type { UpConnection } from '../../ingest/UpConnection.js';
@@ -17,6 +16,7 @@ import type { DownConnectionEvents, DownConnectionOptions } from '../DownConnect
 import type { DownTrackCounters } from '../RtpDownTrack.js';
 import type { ConnStats, DownTrack, IceOptions, TrackKind, UpTrack } from '../types.js';
 import type { Call, FromWorker, Notice, TrackMeta, WorkerConfig } from './protocol.js';
+import { startWorker } from './startWorker.js';
 
 const CLOCK_POLL_MS = 500;
 /** Forwarding threads that die this soon after their start, MAX_QUICK_DEATHS times in a row, are not replaced. */
@@ -179,7 +179,7 @@ class ForwardThread {
     log: Logger,
     private readonly onFailed: () => void,
   ) {
-    this.worker = startWorker(config);
+    this.worker = startWorker(new URL('./forwardWorker.ts', import.meta.url), { workerData: config });
     this.worker.unref();
     this.worker.on('message', (m: FromWorker) => this.onMessage(m));
     this.worker.on('error', (err) => {
@@ -318,19 +318,6 @@ class ForwardThread {
     this.dead ??= new Error('terminated');
     await this.worker.terminate();
   }
-}
-
-/**
- * Starts forwardWorker.js, or, when running from the TypeScript sources (npm start, tests), a two-line
- * bootstrap that registers tsx's loader in the new thread first: Node 20 does not apply a parent's
- * `--import tsx` hooks to a worker's entry module.
- */
-function startWorker(config: WorkerConfig): Worker {
-  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./forwardWorker.js', import.meta.url), { workerData: config });
-  const tsx = createRequire(import.meta.url).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs');
-  const entry = new URL('./forwardWorker.ts', import.meta.url).href;
-  const boot = `import(${JSON.stringify(tsx)}).then((api) => { api.register(); return import(${JSON.stringify(entry)}); });`;
-  return new Worker(boot, { eval: true, workerData: config, execArgv: [] });
 }
 
 /** The forwarding threads of a server; one that dies is replaced (see `replace`). */

@@ -1,6 +1,7 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { TrackStats } from '../../forward/types.js';
 import type { GroupRegistry } from '../../group/GroupRegistry.js';
+import { packetGuardCounters } from '../../forward/guard/packetGuards.js';
 import { Session } from '../../signal/Session.js';
 import type { EndpointStats } from '../../webhooks/WebhookDispatcher.js';
 import type { JobStats } from './JobStats.js';
@@ -55,6 +56,11 @@ export class ServerMetrics {
       keyframeRequests: counter('lectern_keyframe_requests_total', 'PLIs and FIRs received from viewers'),
       webhooks: counter('lectern_webhook_events_total', 'Webhook events by endpoint and result (delivered, failed, dropped)', ['url', 'result']),
       webhookRetries: counter('lectern_webhook_retries_total', 'Webhook tries after a failed one, by endpoint', ['url']),
+      dropped: counter(
+        'lectern_dropped_datagrams_total',
+        'Datagrams (and decrypted RTCP or DTLS fragments) the packet guards dropped on the main thread, by guard',
+        ['guard'],
+      ),
     };
     for (const m of src.jobStats?.metrics() ?? []) this.register.registerMetric(m);
   }
@@ -62,7 +68,7 @@ export class ServerMetrics {
   private readonly gauges: Record<'groups' | 'clients' | 'upStreams' | 'downStreams' | 'recordings' | 'loss' | 'rtt' | 'webhookQueue', Gauge>;
   private readonly counters: Record<
     | 'upPackets' | 'upBytes' | 'downPackets' | 'downBytes' | 'retransmitted' | 'nacksReceived' | 'nacksSent'
-    | 'plisSent' | 'keyframeRequests' | 'webhooks' | 'webhookRetries',
+    | 'plisSent' | 'keyframeRequests' | 'webhooks' | 'webhookRetries' | 'dropped',
     Counter
   >;
 
@@ -127,6 +133,9 @@ export class ServerMetrics {
     setCounter(c.retransmitted, t.down.retransmitted);
     setCounter(c.nacksReceived, t.down.nacksReceived);
     setCounter(c.keyframeRequests, t.down.keyframeRequests);
+
+    c.dropped.reset();
+    for (const [guard, n] of Object.entries(packetGuardCounters)) c.dropped.inc({ guard }, n);
 
     g.webhookQueue.reset();
     c.webhooks.reset();

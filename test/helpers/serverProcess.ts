@@ -1,0 +1,70 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { waitUntil } from './wait.js';
+
+/** A Lectern server started as users start it (`src/main.ts` with flags), in a process of its own. */
+export interface ServerProcess {
+  url: string;
+  wsUrl: string;
+  pid: number;
+  /** What the process printed so far. */
+  output(): string;
+  stop(): Promise<void>;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+    s.once('error', reject);
+  });
+}
+
+/**
+ * Starts `src/main.ts --insecure --ice-address 127.0.0.1` on a free port with temp data, groups and recordings
+ * folders holding `groups` (and `config` as data/config.json); resolves once it serves HTTP.
+ */
+export async function startServerProcess(opts: { groups: Record<string, unknown>; config?: unknown }): Promise<ServerProcess> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lectern-process-'));
+  const [data, groups, recordings] = ['data', 'groups', 'recordings'].map((d) => path.join(dir, d)) as [string, string, string];
+  fs.mkdirSync(data);
+  fs.mkdirSync(groups);
+  if (opts.config) fs.writeFileSync(path.join(data, 'config.json'), JSON.stringify(opts.config));
+  for (const [name, desc] of Object.entries(opts.groups)) fs.writeFileSync(path.join(groups, `${name}.json`), JSON.stringify(desc));
+  const port = await freePort();
+  const args = ['--import', 'tsx', 'src/main.ts', '--insecure', '--http', `127.0.0.1:${port}`, '--ice-address', '127.0.0.1'];
+  args.push('--data', data, '--groups', groups, '--recordings', recordings, '--log-level', 'warn');
+  const child: ChildProcess = spawn(process.execPath, args, { cwd: path.join(import.meta.dirname, '../..'), stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout!.setEncoding('utf8').on('data', (c: string) => (output += c));
+  child.stderr!.setEncoding('utf8').on('data', (c: string) => (output += c));
+  const url = `http://127.0.0.1:${port}`;
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGKILL');
+      await exited;
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    await waitUntil(
+      'the server process to serve HTTP',
+      async () => {
+        if (child.exitCode !== null) throw new Error(`the server exited: ${output}`);
+        return (await fetch(`${url}/public-groups.json`).catch(() => undefined))?.status;
+      },
+      (status) => status === 200,
+      30_000,
+    );
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { url, wsUrl: `ws://127.0.0.1:${port}/ws`, pid: child.pid!, output: () => output, stop };
+}

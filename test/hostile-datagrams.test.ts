@@ -1,0 +1,186 @@
+/**
+ * A lecture under fire at its media ports. The server runs as users run it (its own process, default group
+ * settings, so live HLS runs too); a publisher and two viewers are plain werift peers. A raw UDP socket on
+ * loopback sends the datagram that froze werift 0.24.4, then sprays malformed and unauthenticated STUN, DTLS,
+ * RTP and RTCP at every UDP port the server process has open (its publisher, viewer and WHEP ports, and the
+ * live-HLS subscriber's). The lecture must not notice: viewers keep receiving, `.status` answers throughout,
+ * the datagrams are dropped by the packet guards (`lectern_dropped_datagrams_total`), and no media port
+ * answers the sprayer (werift alone answers any STUN binding request). The one port that may answer is the
+ * server's loopback-only STUN responder for its own WHEP subscriber (src/forward/loopbackStun.ts), which
+ * answers any binding request, as a STUN server does.
+ */
+import dgram from 'node:dgram';
+import fs from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HANGING_RTP, inputs, makers } from './fuzz/inputs.js';
+import { startLoopbackStun, type LoopbackStun } from './helpers/loopbackStun.js';
+import { MediaClient } from './helpers/MediaClient.js';
+import { createPublisherPeer, startTestMedia, type PublisherPeer, type TestMedia } from './helpers/mediaSource.js';
+import { startServerProcess, type ServerProcess } from './helpers/serverProcess.js';
+import { LECTURE_GROUP } from './helpers/testServer.js';
+import { sleep, waitFor } from './helpers/wait.js';
+
+const TOKEN = 'hostile-datagrams-metrics';
+
+/** UDP ports bound by sockets of process `pid`, IPv4 or IPv6 (its socket inodes, found in /proc/net/udp*). */
+function udpPortsOf(pid: number): number[] {
+  const inodes = new Set<string>();
+  for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
+    let target = '';
+    try {
+      target = fs.readlinkSync(`/proc/${pid}/fd/${fd}`);
+    } catch {
+      continue; // closed meanwhile
+    }
+    const m = /^socket:\[(\d+)\]$/.exec(target);
+    if (m) inodes.add(m[1]!);
+  }
+  const ports = new Set<number>();
+  for (const table of ['/proc/net/udp', '/proc/net/udp6']) {
+    for (const line of fs.readFileSync(table, 'utf8').split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f.length >= 10 && inodes.has(f[9]!)) ports.add(parseInt(f[1]!.split(':')[1]!, 16));
+    }
+  }
+  return [...ports];
+}
+
+function candidatePorts(sdp: string | undefined): number[] {
+  return [...(sdp ?? '').matchAll(/a=candidate:\S+ \d+ udp \d+ \S+ (\d+) typ/gi)].map((m) => Number(m[1]));
+}
+
+describe('hostile datagrams at the media ports during a lecture', () => {
+  let stun: LoopbackStun;
+  let server: ServerProcess;
+  let media: TestMedia;
+  let teacher: MediaClient;
+  let viewers: MediaClient[] = [];
+  let pub: PublisherPeer;
+  let streamId: string;
+  let sprayer: dgram.Socket;
+  /** The source port of each datagram the sprayer received. */
+  const answers: number[] = [];
+  const stops: (() => void)[] = [];
+
+  beforeAll(async () => {
+    stun = await startLoopbackStun();
+    server = await startServerProcess({ groups: { lecture: LECTURE_GROUP }, config: { metricsToken: TOKEN } });
+    media = await startTestMedia();
+    teacher = await MediaClient.join({ url: server.wsUrl, group: 'lecture', username: 'teacher', password: 'pw', stunPort: stun.port });
+    viewers = await Promise.all(
+      ['ann', 'bob'].map((username) => MediaClient.join({ url: server.wsUrl, group: 'lecture', username, stunPort: stun.port })),
+    );
+    for (const v of viewers) v.request();
+    pub = createPublisherPeer({ stunPort: stun.port });
+    stops.push(media.onVideo((rtp) => pub.sendVideo(rtp)), media.onAudio((rtp) => pub.sendAudio(rtp)));
+    streamId = await teacher.publish('camera', pub);
+    await pub.connected();
+    for (const v of viewers) {
+      await waitFor(() => (v.streams.get(streamId)?.viewer.video.length ?? 0) >= 10, 30_000, `video at ${v.username}`);
+    }
+    sprayer = dgram.createSocket('udp4');
+    sprayer.on('message', (_m, rinfo) => answers.push(rinfo.port));
+    await new Promise<void>((r) => sprayer.bind(0, '127.0.0.1', r));
+  }, 90_000);
+
+  afterAll(async () => {
+    for (const stop of stops) stop();
+    sprayer?.close();
+    await Promise.all([teacher, ...viewers].map((c) => c?.close()));
+    await pub?.close();
+    await media?.close();
+    await server?.stop();
+    await stun?.close();
+  });
+
+  const received = () =>
+    viewers.map((v) => {
+      const s = v.streams.get(streamId)!.viewer;
+      return { audio: s.audio.length, video: s.video.length };
+    });
+
+  /** Resolves once every viewer has received `n` more audio and video packets than in `before`. */
+  const moreMedia = (before: ReturnType<typeof received>, n: number, what: string) =>
+    waitFor(() => received().every((r, i) => r.audio >= before[i]!.audio + n && r.video >= before[i]!.video + n), 20_000, what);
+
+  const send = (b: Buffer, port: number) => new Promise<void>((r) => sprayer.send(b, port, '127.0.0.1', () => r()));
+
+  /** `.status`, with a generous limit: a server that stopped serving fails here instead of hanging the test. */
+  const status = async () => (await fetch(`${server.url}/group/lecture/.status`, { signal: AbortSignal.timeout(10_000) })).status;
+
+  /** lectern_dropped_datagrams_total, by guard. */
+  const dropped = async (): Promise<Record<string, number>> => {
+    const res = await fetch(`${server.url}/metrics`, { headers: { Authorization: `Bearer ${TOKEN}` }, signal: AbortSignal.timeout(10_000) });
+    const out: Record<string, number> = {};
+    for (const m of (await res.text()).matchAll(/^lectern_dropped_datagrams_total\{guard="(\w+)"\} (\d+)$/gm)) out[m[1]!] = Number(m[2]);
+    return out;
+  };
+  const total = (d: Record<string, number>) => Object.values(d).reduce((a, b) => a + b, 0);
+
+  const serverPortsOf = (pcs: { remoteDescription?: { sdp: string } | null }[]) =>
+    [...new Set(pcs.flatMap((pc) => candidatePorts(pc.remoteDescription?.sdp)))];
+
+  it("the reported 55-byte datagram at the publisher's and a viewer's media port changes nothing", async () => {
+    const [publisherPort] = serverPortsOf([pub.pc]);
+    const [viewerPort] = serverPortsOf([viewers[0]!.streams.get(streamId)!.viewer.pc]);
+    expect(publisherPort).toBeGreaterThan(0);
+    expect(viewerPort).toBeGreaterThan(0);
+    const before = received();
+    const droppedBefore = await dropped();
+    for (let i = 0; i < 5; i++) {
+      await send(HANGING_RTP, publisherPort!);
+      await send(HANGING_RTP, viewerPort!);
+    }
+    expect(await status()).toBe(200);
+    await moreMedia(before, 20, 'media after the datagram');
+    expect((await dropped()).malformed).toBeGreaterThanOrEqual((droppedBefore.malformed ?? 0) + 1);
+  });
+
+  it('a spray of malformed and unauthenticated datagrams at every port of the server is dropped while the lecture goes on', async () => {
+    const ports = udpPortsOf(server.pid);
+    const peerPorts = serverPortsOf([pub.pc, ...viewers.map((v) => v.streams.get(streamId)!.viewer.pc)]);
+    expect(ports).toEqual(expect.arrayContaining(peerPorts));
+    expect(ports.length).toBeGreaterThan(peerPorts.length); // and the live-HLS WHEP pair's
+    // which port answers a plain binding request without credentials: the loopback STUN responder, if any
+    const request = Buffer.from('000100002112a442000102030405060708090a0b', 'hex');
+    for (const port of ports) await send(request, port);
+    await sleep(500);
+    const stunResponder = [...new Set(answers.splice(0))];
+    expect(stunResponder.length).toBeLessThanOrEqual(1);
+    expect(peerPorts).not.toContain(stunResponder[0]);
+
+    const spray = inputs(0x5eed, 4000, [makers.rtp, makers.rtcp, makers.stun, makers.dtls, makers.noise]);
+    const droppedBefore = total(await dropped());
+    const before = received();
+
+    let statusChecks = 0;
+    let spraying = true;
+    const statusLoop = (async () => {
+      while (spraying) {
+        expect(await status()).toBe(200);
+        statusChecks++;
+        await sleep(200);
+      }
+    })();
+    let sent = 0;
+    for (const port of ports) {
+      for (let i = 0; i < spray.length; i += 50) {
+        const burst = spray.slice(i, i + 50);
+        await Promise.all(burst.map((b) => send(b, port)));
+        sent += burst.length;
+        await sleep(1);
+      }
+    }
+    await sleep(500);
+    spraying = false;
+    await statusLoop;
+
+    await moreMedia(before, 50, 'media during and after the spray');
+    expect(statusChecks).toBeGreaterThan(0);
+    const droppedNow = total(await dropped()) - droppedBefore;
+    // UDP on loopback may lose some under load: most arrived, and each was dropped at most once
+    expect(droppedNow).toBeGreaterThan(sent / 2);
+    expect(droppedNow).toBeLessThanOrEqual(sent);
+    expect(answers.filter((port) => port !== stunResponder[0])).toEqual([]);
+  }, 180_000);
+});
