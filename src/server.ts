@@ -98,7 +98,7 @@ export async function startServer(opts: ServerOptions): Promise<LecternServer> {
     baseUrl: () => serverConfig().proxyURL ?? listeningUrl,
     log: log.child({ component: 'live-hls' }),
   });
-  const metrics = new ServerMetrics({ registry, recorder: egress.recorder, jobStats: egress.jobStats, webhooks });
+  const metrics = new ServerMetrics({ registry, recorder: egress.recorder, jobStats: egress.jobStats, webhooks, forwardPool });
   const signal = new SignalServer({
     allowOrigin: () => serverConfig().allowOrigin ?? [],
     baseUrl: (req) =>

@@ -49,7 +49,7 @@ function rtp(r: Rand): Buffer {
   head[0] = 0x80 | (r() < 0.2 ? 0x20 : 0) | (ext ? 0x10 : 0) | cc;
   head[1] = int(r, 128) | (r() < 0.5 ? 0x80 : 0);
   head.writeUInt32BE(int(r, 2 ** 32), 8);
-  const parts = [head];
+  const parts: Buffer[] = [head];
   if (ext) {
     const body = fill(r, 4 * int(r, 12));
     const h = Buffer.alloc(4);
@@ -135,7 +135,7 @@ function noise(r: Rand): Buffer {
 /** Named cases first, then `n` generated inputs of the given makers. */
 export function inputs(seed: number, n: number, makers: readonly ((r: Rand) => Buffer)[]): Buffer[] {
   const r = prng(seed);
-  const out = [HANGING_RTP, Buffer.from(HANGING_RTP.toString('hex').slice(0, 32) + '11'.repeat(39), 'hex')];
+  const out: Buffer[] = [HANGING_RTP, Buffer.from(HANGING_RTP.toString('hex').slice(0, 32) + '11'.repeat(39), 'hex')];
   for (let i = 0; i < n; i++) out.push(pick(r, makers)(r));
   return out;
 }

@@ -27,9 +27,9 @@ function freePort(): Promise<number> {
 
 /**
  * Starts `src/main.ts --insecure --ice-address 127.0.0.1` on a free port with temp data, groups and recordings
- * folders holding `groups` (and `config` as data/config.json); resolves once it serves HTTP.
+ * folders holding `groups` (and `config` as data/config.json), plus `args`; resolves once it serves HTTP.
  */
-export async function startServerProcess(opts: { groups: Record<string, unknown>; config?: unknown }): Promise<ServerProcess> {
+export async function startServerProcess(opts: { groups: Record<string, unknown>; config?: unknown; args?: string[] }): Promise<ServerProcess> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lectern-process-'));
   const [data, groups, recordings] = ['data', 'groups', 'recordings'].map((d) => path.join(dir, d)) as [string, string, string];
   fs.mkdirSync(data);
@@ -38,7 +38,7 @@ export async function startServerProcess(opts: { groups: Record<string, unknown>
   for (const [name, desc] of Object.entries(opts.groups)) fs.writeFileSync(path.join(groups, `${name}.json`), JSON.stringify(desc));
   const port = await freePort();
   const args = ['--import', 'tsx', 'src/main.ts', '--insecure', '--http', `127.0.0.1:${port}`, '--ice-address', '127.0.0.1'];
-  args.push('--data', data, '--groups', groups, '--recordings', recordings, '--log-level', 'warn');
+  args.push('--data', data, '--groups', groups, '--recordings', recordings, '--log-level', 'warn', ...(opts.args ?? []));
   const child: ChildProcess = spawn(process.execPath, args, { cwd: path.join(import.meta.dirname, '../..'), stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.setEncoding('utf8').on('data', (c: string) => (output += c));

@@ -25,7 +25,9 @@ import { datagramKind, datagramProblem, handshakeFragmentProblem, rtcpCompoundPr
 /** Handshake fragments kept for reassembly per DTLS session (a flight has a few; Chromium's fit in one each). */
 export const MAX_BUFFERED_FRAGMENTS = 32;
 
-/** Datagrams and parsed units dropped, by guard, process-wide. */
+/** Datagrams and parsed units dropped, by guard, in this thread (each forwarding thread has its own). */
+export type PacketGuardCounts = Record<keyof typeof packetGuardCounters, number>;
+
 export const packetGuardCounters = {
   /** unsound framing (datagramShape.ts) */
   malformed: 0,

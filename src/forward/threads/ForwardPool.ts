@@ -13,6 +13,7 @@ import { LecternError } from '../../errors.js';
 import type { UpConnection } from '../../ingest/UpConnection.js';
 import type { Logger } from '../../log.js';
 import type { DownConnectionEvents, DownConnectionOptions } from '../DownConnection.js';
+import type { PacketGuardCounts } from '../guard/packetGuards.js';
 import type { DownTrackCounters } from '../RtpDownTrack.js';
 import type { ConnStats, DownTrack, IceOptions, TrackKind, UpTrack } from '../types.js';
 import type { Call, FromWorker, Notice, TrackMeta, WorkerConfig } from './protocol.js';
@@ -169,6 +170,8 @@ class ForwardThread {
   private readonly downs = new Map<number, RemoteDownConnection>();
   private readonly feeds = new Map<UpConnection, Feed>();
   readonly limits = new Map<string, number | undefined>();
+  /** The packet guard counters of the thread's last report. */
+  guards: PacketGuardCounts | undefined;
   private batch: { tracks: string[]; packets: Buffer[]; bytes: number } | undefined;
   private dead: Error | undefined;
   readonly startedAt = Date.now();
@@ -282,6 +285,7 @@ class ForwardThread {
         for (const r of m.downs) this.downs.get(r.down)?.report(r.stats, r.counters);
         this.limits.clear();
         for (const l of m.limits) this.limits.set(l.track, l.maxBitrate);
+        this.guards = m.guards;
         return;
       case 'keyframe':
         this.trackById(m.track)?.requestKeyframe();
@@ -366,6 +370,11 @@ export class ForwardPool {
   connect(up: UpConnection, opts: Omit<DownConnectionOptions, 'ice' | 'log'>): RemoteDownConnection {
     const thread = this.threads.reduce((a, b) => (b.load < a.load ? b : a));
     return thread.connect(up, opts, this.nextKey++);
+  }
+
+  /** Each thread's packet guard counters, from its last report (a replaced thread starts again at 0). */
+  guardCounters(): Partial<PacketGuardCounts>[] {
+    return this.threads.flatMap((t) => (t.guards ? [t.guards] : []));
   }
 
   async close(): Promise<void> {

@@ -13,6 +13,7 @@ import { RtpUpTrack } from '../../ingest/RtpUpTrack.js';
 import { createLogger } from '../../log.js';
 import { DownConnection } from '../DownConnection.js';
 import type { UpSource } from '../types.js';
+import { packetGuardCounters } from '../guard/packetGuards.js';
 import { installWeriftFixes } from '../weriftFixes.js';
 import type { Call, FromWorker, Notice, ToWorker, TrackMeta, WorkerConfig } from './protocol.js';
 
@@ -164,5 +165,6 @@ setInterval(() => {
     op: 'report',
     downs: [...downs].map(([down, d]) => ({ down, stats: d.stats(), counters: d.counters() })),
     limits: [...tracks].map(([track, t]) => ({ track, maxBitrate: t.downstreamMaxBitrate() })),
+    guards: { ...packetGuardCounters },
   });
 }, REPORT_INTERVAL_MS).unref();

@@ -4,6 +4,7 @@
  * connections (DownConnection) and a mirror of each up track they watch, fed with the publisher's packets
  * once per thread.
  */
+import type { PacketGuardCounts } from '../guard/packetGuards.js';
 import type { ConnStats, IceOptions, RtpCodec, SenderClock, TrackKind } from '../types.js';
 import type { DownTrackCounters } from '../RtpDownTrack.js';
 
@@ -48,11 +49,15 @@ export type FromWorker =
   | { op: 'reply'; call: number; value?: unknown; error?: { code: string; message: string } }
   | { op: 'event'; down: number; event: 'failed' | 'negotiationneeded' }
   | { op: 'closed'; down: number; reason: string }
-  /** Every second: each live down connection's stats and counters, and each mirrored track's viewer limit. */
+  /**
+   * Every second: each live down connection's stats and counters, each mirrored track's viewer limit, and the
+   * thread's packet guard counters.
+   */
   | {
       op: 'report';
       downs: { down: number; stats: ConnStats; counters: Partial<Record<TrackKind, DownTrackCounters>> }[];
       limits: { track: string; maxBitrate: number | undefined }[];
+      guards: PacketGuardCounts;
     }
   | { op: 'keyframe'; track: string }
   | { op: 'nack'; track: string; seqs: number[] };

@@ -1,7 +1,7 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { TrackStats } from '../../forward/types.js';
 import type { GroupRegistry } from '../../group/GroupRegistry.js';
-import { packetGuardCounters } from '../../forward/guard/packetGuards.js';
+import { packetGuardCounters, type PacketGuardCounts } from '../../forward/guard/packetGuards.js';
 import { Session } from '../../signal/Session.js';
 import type { EndpointStats } from '../../webhooks/WebhookDispatcher.js';
 import type { JobStats } from './JobStats.js';
@@ -12,6 +12,8 @@ export interface MetricsSources {
   recorder?: { readonly activeCount: number };
   jobStats?: JobStats;
   webhooks?: { stats(): EndpointStats[] };
+  /** The forwarding threads' packet guard counters, when viewers run on threads. */
+  forwardPool?: { guardCounters(): Partial<PacketGuardCounts>[] };
 }
 
 /**
@@ -58,7 +60,7 @@ export class ServerMetrics {
       webhookRetries: counter('lectern_webhook_retries_total', 'Webhook tries after a failed one, by endpoint', ['url']),
       dropped: counter(
         'lectern_dropped_datagrams_total',
-        'Datagrams (and decrypted RTCP or DTLS fragments) the packet guards dropped on the main thread, by guard',
+        'Datagrams (and decrypted RTCP packets or DTLS fragments) the packet guards dropped, by guard',
         ['guard'],
       ),
     };
@@ -135,7 +137,9 @@ export class ServerMetrics {
     setCounter(c.keyframeRequests, t.down.keyframeRequests);
 
     c.dropped.reset();
-    for (const [guard, n] of Object.entries(packetGuardCounters)) c.dropped.inc({ guard }, n);
+    for (const counts of [packetGuardCounters, ...(this.src.forwardPool?.guardCounters() ?? [])]) {
+      for (const [guard, n] of Object.entries(counts)) c.dropped.inc({ guard }, n);
+    }
 
     g.webhookQueue.reset();
     c.webhooks.reset();
