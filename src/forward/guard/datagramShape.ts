@@ -132,13 +132,12 @@ export function handshakeFragmentProblem(length: number, offset: number, fragmen
 }
 
 /**
- * RFC 3550 5.1 and RFC 8285: version 2, the CSRC list and the extension block inside the datagram, and the
+ * RFC 3550 5.1 and RFC 8285 (version 2 is implied by the first byte's range): the CSRC list and the extension block inside the datagram, and the
  * extension block made of whole elements, not too many. (With SRTP the padding count is encrypted: werift
  * reads it only after authentication.)
  */
 function rtpProblem(b: Uint8Array): string | undefined {
   if (b.length < 12) return 'RTP: shorter than its header';
-  if (b[0]! >> 6 !== 2) return 'RTP: not version 2';
   let at = 12 + 4 * (b[0]! & 0x0f);
   if (at > b.length) return 'RTP: CSRC list runs past the datagram';
   if ((b[0]! & 0x10) === 0) return undefined;
@@ -173,12 +172,11 @@ function extensionElementsProblem(b: Uint8Array, at: number, end: number, header
 }
 
 /**
- * RFC 3550 6.4 and RFC 3711 3.4: version 2, a known packet type, and the first packet inside the datagram
+ * RFC 3550 6.4 and RFC 3711 3.4: a known packet type, and the first packet inside the datagram
  * (the packets after it are encrypted; `rtcpCompoundProblem` checks them once decrypted).
  */
 function rtcpProblem(b: Uint8Array): string | undefined {
   if (b.length < 8) return 'RTCP: shorter than its header';
-  if (b[0]! >> 6 !== 2) return 'RTCP: not version 2';
   if (!RTCP_TYPES.has(b[1]!)) return 'RTCP: unknown packet type';
   if (4 + 4 * u16(b, 2) > b.length) return 'RTCP: packet runs past the datagram';
   return undefined;
