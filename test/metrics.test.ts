@@ -121,6 +121,7 @@ describe('/metrics', () => {
       'lectern_jobs_total',
       'lectern_job_duration_seconds',
       'lectern_ffmpeg_failures_total',
+      'lectern_dropped_datagrams_total',
     ]) {
       expect(m.types.has(family), family).toBe(true);
     }
@@ -156,6 +157,10 @@ describe('/metrics', () => {
     expect(forwarded).toBeGreaterThan(0);
     expect(first.samples.get('lectern_forwarded_bytes_total')!).toBeGreaterThan(forwarded);
     expect(first.samples.get('lectern_received_packets_total')!).toBeGreaterThan(0);
+    // the packet guards let every datagram of a plain lecture through
+    for (const guard of ['malformed', 'stunUnauthenticated', 'unknownSource', 'rtcp', 'dtlsFragment']) {
+      expect(first.samples.get(`lectern_dropped_datagrams_total{guard="${guard}"}`), guard).toBe(0);
+    }
 
     // still flowing: the counters go on rising between scrapes
     await waitUntil(
