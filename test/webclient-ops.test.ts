@@ -53,6 +53,7 @@ describe("Lectern's web client: op controls", () => {
           'wildcard-user': { password: { type: 'wildcard' }, permissions: 'message' },
         },
       },
+      hlsDefault: true, // live HLS on, as for any lecture: its subscriber is a system member beside the recorder
     });
     browser = await launchBrowser();
   });
@@ -128,6 +129,17 @@ describe("Lectern's web client: op controls", () => {
     const speaker = watches.find((w) => w.name === 'speaker')!;
     // Only with the `record` permission.
     await expect(speaker.page.getByRole('button', { name: 'Record', exact: true }).count()).resolves.toBe(0);
+    // Once the speaker publishes, live HLS (on by default) subscribes as a system member "hls". It is not the
+    // recorder: nobody is told "Recording", and the op is offered Record.
+    await speaker.page.getByRole('button', { name: 'Camera', exact: true }).click();
+    await op.page.waitForFunction(
+      () =>
+        [...(window as unknown as { lectern: { conn: { users: Map<string, { username?: string; permissions: string[] }> } } }).lectern.conn.users.values()]
+          .some((u) => u.username === 'hls' && u.permissions.includes('system')),
+      undefined,
+      { timeout: STEP_MS },
+    );
+    for (const w of [op, speaker]) await expect(w.page.locator('.recording-indicator').textContent()).resolves.toBe('');
     await op.page.getByRole('button', { name: 'Record', exact: true }).click();
     for (const w of [op, speaker]) {
       const indicator = w.page.locator('.recording-indicator');

@@ -1,16 +1,22 @@
 /**
  * What an op can do from the participants list: mute a presenter's microphone or kick someone (per user), lock
  * or unlock the group, and start or stop recording (with the `record` permission). While the server records,
- * a pseudo-user "RECORDING" with the `system` permission is in the group: it is shown as a "Recording"
- * indicator, never as a participant.
+ * a pseudo-user "RECORDING" with the `system` permission is in the group (Galène's convention): it is shown as
+ * a "Recording" indicator, never as a participant. Other system members (the live-HLS subscriber "hls") are
+ * not listed either, and say nothing about recording.
  */
 import { h } from './dom.js';
 import type { ServerConnection, User } from './protocol.js';
 import type { Strings } from './strings.js';
 
-/** The recorder's pseudo-user (and any other server-side member): not a person. */
+/** A server-side member (the recorder, the live-HLS subscriber): not a person. */
 export function isSystemUser(u: User): boolean {
   return u.permissions.includes('system');
+}
+
+/** The server's recorder, by the name Galène gives it. */
+export function isRecorder(u: User): boolean {
+  return isSystemUser(u) && u.username === 'RECORDING';
 }
 
 export class OpControls {
@@ -69,7 +75,7 @@ export class OpControls {
 
   /** After the user list changed: is a recorder present? */
   users(): void {
-    const recording = [...this.conn.users.values()].some(isSystemUser);
+    const recording = [...this.conn.users.values()].some(isRecorder);
     this.recording = recording;
     this.indicator.textContent = recording ? this.t.recording : '';
     this.record.textContent = recording ? this.t.stopRecording : this.t.record;
