@@ -168,6 +168,11 @@ describe('recording a lecture', () => {
         expect(d.seconds).toBeGreaterThan(9);
       }
       expect(fs.readFileSync(`${base}.hls/index.m3u8`, 'utf8')).toContain('#EXT-X-ENDLIST');
+      // Recordings are private on disk, the files the jobs made too: files 0600, folders 0700.
+      for (const f of [file!, `${base}.mp4`, `${base}.jpg`, ...fs.readdirSync(`${base}.hls`).map((n) => `${base}.hls/${n}`)]) {
+        expect({ f, mode: fs.statSync(f).mode & 0o777 }).toEqual({ f, mode: 0o600 });
+      }
+      for (const d of [recDir, `${base}.hls`]) expect({ d, mode: fs.statSync(d).mode & 0o777 }).toEqual({ d, mode: 0o700 });
 
       // The server's recordings listing shows it, with the state of its jobs.
       const res = await fetch(`http://127.0.0.1:${server.address.port}/recordings/lecture/`, {

@@ -1,4 +1,4 @@
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, rm, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
 import { LecternError } from '../../errors.js';
 import {
@@ -12,6 +12,7 @@ import {
 } from '../ffmpeg/index.js';
 import type { JobContext } from '../queue/index.js';
 import { resolveInRecordings } from './paths.js';
+import { publishPrivate } from './privateFiles.js';
 import type {
   CompositeData,
   FinalizeData,
@@ -102,7 +103,7 @@ export function createEgressHandlers(opts: EgressHandlerOptions) {
         const tmp = tempName(file, 'finalizing');
         try {
           await run(remuxArgs(file, tmp), ctx, (p) => ctx.progress(((i + p / 100) / abs.length) * 100));
-          await rename(tmp, file);
+          await publishPrivate(tmp, file);
         } finally {
           await rm(tmp, { force: true });
         }
@@ -132,7 +133,7 @@ export function createEgressHandlers(opts: EgressHandlerOptions) {
           ...(audio ? { audio } : {}),
         };
         await run(compositeArgs(inputs, tmp), ctx, (p) => ctx.progress(p), duration || undefined);
-        await rename(tmp, out);
+        await publishPrivate(tmp, out);
       } finally {
         await rm(tmp, { force: true });
       }
@@ -145,11 +146,11 @@ export function createEgressHandlers(opts: EgressHandlerOptions) {
       const input = await resolve(data.input);
       const dir = await resolve(data.dir);
       const tmp = join(dirname(dir), `.${basename(dir)}.building-${process.pid}-${Date.now()}`);
-      await mkdir(tmp, { recursive: true });
+      await mkdir(tmp, { recursive: true, mode: 0o700 });
       try {
         await run(hlsVodArgs(input, tmp, { copy: true }), ctx, (p) => ctx.progress(p));
         await rm(dir, { recursive: true, force: true });
-        await rename(tmp, dir);
+        await publishPrivate(tmp, dir);
       } finally {
         await rm(tmp, { recursive: true, force: true });
       }
@@ -169,7 +170,7 @@ export function createEgressHandlers(opts: EgressHandlerOptions) {
       const tmp = tempName(out, 'thumbnail');
       try {
         await run(thumbnailArgs(input, tmp, at), ctx, (p) => ctx.progress(p), 1);
-        await rename(tmp, out);
+        await publishPrivate(tmp, out);
       } finally {
         await rm(tmp, { force: true });
       }

@@ -64,7 +64,7 @@ export async function runLiveHlsJob(data: LiveHlsData, signal: AbortSignal, opts
   const tag = randomBytes(4).toString('hex');
 
   await rm(dir, { recursive: true, force: true });
-  await mkdir(dir, { recursive: true });
+  await mkdir(dir, { recursive: true, mode: 0o700 }); // private like the recordings (ffmpeg's segments are 0644)
 
   const runs: { prefix: string; playlist: RunPlaylist; text: string }[] = [];
   let current: LiveRun | undefined;
@@ -127,9 +127,9 @@ export async function runLiveHlsJob(data: LiveHlsData, signal: AbortSignal, opts
     if (total === written && !ended) return;
     if (total === 0 && !ended) return;
     const { event, live } = buildPlaylists(runs.map((x) => x.playlist), { ended, ...(opts.window ? { window: opts.window } : {}) });
-    await writeFile(path.join(dir, 'event.m3u8.tmp'), event);
+    await writeFile(path.join(dir, 'event.m3u8.tmp'), event, { mode: 0o600 });
     await rename(path.join(dir, 'event.m3u8.tmp'), path.join(dir, 'event.m3u8'));
-    await writeFile(path.join(dir, 'index.m3u8.tmp'), live);
+    await writeFile(path.join(dir, 'index.m3u8.tmp'), live, { mode: 0o600 });
     await rename(path.join(dir, 'index.m3u8.tmp'), path.join(dir, 'index.m3u8'));
     written = total;
   };

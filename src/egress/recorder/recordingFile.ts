@@ -22,7 +22,7 @@ export async function createRecordingFile(
   date = new Date(),
 ): Promise<WebmWriter> {
   const dir = path.join(recordingsDir, group);
-  await mkdir(dir, { recursive: true });
+  await mkdir(dir, { recursive: true, mode: 0o700 });
   for (let n = 0; ; n++) {
     try {
       return await WebmWriter.create(path.join(dir, recordingFileName(date, username, n)), tracks);
