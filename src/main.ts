@@ -1,5 +1,4 @@
 import { parseArgs, parseListenAddress, USAGE } from './cli.js';
-import { LecternError } from './errors.js';
 import { createLogger } from './log.js';
 import { startServer } from './server.js';
 
@@ -33,6 +32,7 @@ async function main(): Promise<void> {
     logLevel: cli.logLevel,
     ice: { portRange: cli.udpRange, hostAddresses: cli.iceAddresses },
     log,
+    report: (text) => process.stderr.write(`lectern: ${text}`),
   });
   const stop = (signal: string) => {
     log.info({ signal }, 'shutting down');
@@ -42,8 +42,8 @@ async function main(): Promise<void> {
   process.once('SIGINT', () => stop('SIGINT'));
 }
 
+// A startup failure is one line: what failed and what to do (a stack trace says nothing to whoever runs it).
 main().catch((err: unknown) => {
-  const message = err instanceof LecternError ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err);
-  process.stderr.write(`lectern: ${message}\n`);
+  process.stderr.write(`lectern: ${err instanceof Error ? err.message : String(err)}\n`);
   process.exit(1);
 });

@@ -8,6 +8,7 @@ import { GroupStore } from './config/GroupStore.js';
 import { mintIceServers, readIceServers, rtcConfiguration } from './config/iceServers.js';
 import { createEgress } from './egress/egress.js';
 import { LiveHlsController } from './egress/live/LiveHlsController.js';
+import { LecternError } from './errors.js';
 import { ForwardPool } from './forward/threads/ForwardPool.js';
 import type { IceOptions } from './forward/types.js';
 import { installWeriftFixes } from './forward/weriftFixes.js';
@@ -41,6 +42,8 @@ export interface ServerOptions {
   /** The log level, for the forwarding threads' own loggers. */
   logLevel?: string | undefined;
   log: Logger;
+  /** Told, in plain words, of what an administrator must fix (an invalid group file); main.ts: stderr. */
+  report?: (text: string) => void;
 }
 
 export interface LecternServer {
@@ -52,13 +55,13 @@ export interface LecternServer {
 
 /** Wires configuration, groups, the signalling server and the web app, and starts listening. */
 export async function startServer(opts: ServerOptions): Promise<LecternServer> {
-  installWeriftFixes(); // DTLS: native X25519, keys parsed once, peer signatures checked (forward/weriftFixes.ts)
+  installWeriftFixes(); // native X25519, keys parsed once, peer signatures checked, packet guards (forward/weriftFixes.ts)
   const { log } = opts;
   const serverConfig = serverConfigReader(opts.dataDir, log.child({ component: 'config' }));
-  const store = new GroupStore({ groupsDir: opts.groupsDir, log: log.child({ component: 'groups' }) });
+  fs.mkdirSync(opts.groupsDir, { recursive: true }); // on first start: where the administrator puts group files
+  const store = new GroupStore({ groupsDir: opts.groupsDir, log: log.child({ component: 'groups' }), report: opts.report });
   store.load();
-  for (const err of store.errors()) log.error({ file: err.file, key: err.key }, err.message);
-  fs.mkdirSync(opts.recordingsDir, { recursive: true });
+  fs.mkdirSync(opts.recordingsDir, { recursive: true, mode: 0o700 });
 
   const forwardPool = opts.forwardThreads
     ? new ForwardPool(opts.forwardThreads, opts.ice, opts.logLevel ?? 'info', log.child({ component: 'forward' }))
@@ -174,7 +177,7 @@ export async function startServer(opts: ServerOptions): Promise<LecternServer> {
   }
   signal.attach(server);
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (err) => reject(listenError(err, opts.host, opts.port)));
     server.listen(opts.port, opts.host, () => resolve());
   });
   const address = server.address() as AddressInfo;
@@ -206,4 +209,15 @@ export async function startServer(opts: ServerOptions): Promise<LecternServer> {
         await stopped;
       })()),
   };
+}
+
+/** A failed listen, in one line that says what to do. */
+function listenError(err: NodeJS.ErrnoException, host: string | undefined, port: number): LecternError {
+  const where = `${host ?? '*'}:${port}`;
+  const why: Record<string, string> = {
+    EADDRINUSE: `${where} is already in use (another server is listening there; choose another with --http)`,
+    EACCES: `no permission to listen on ${where} (ports below 1024 need privileges)`,
+    EADDRNOTAVAIL: `${host ?? '*'} is not an address of this machine`,
+  };
+  return new LecternError('listen-failed', `cannot listen: ${why[err.code ?? ''] ?? `${where}: ${err.message}`}`, { cause: err });
 }

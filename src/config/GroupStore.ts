@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
-import { ConfigError } from './ConfigError.js';
+import { ConfigError, problemText } from './ConfigError.js';
 import { isValidGroupName, parentGroupName, scanGroupFiles, type GroupFileStat } from './groupFiles.js';
 import { buildGroupDescription, subgroupDescription } from './groupDescription.js';
 import { readConfigFile } from './readConfigFile.js';
@@ -41,13 +41,16 @@ export class GroupStore {
   private readonly pollMs: number;
   private readonly entries = new Map<string, Entry>();
   private readonly listeners = new Set<ChangeListener>();
+  private readonly report: ((text: string) => void) | undefined;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
 
-  constructor(opts: { groupsDir: string; log: Logger; pollMs?: number }) {
+  /** `report` is told of each invalid file in plain words, at load and at each change (main: stderr). */
+  constructor(opts: { groupsDir: string; log: Logger; pollMs?: number; report?: (text: string) => void }) {
     this.groupsDir = path.resolve(opts.groupsDir);
-    this.log = opts.log.child({ component: 'groups' });
+    this.log = opts.log;
     this.pollMs = opts.pollMs ?? DEFAULT_GROUP_POLL_MS;
+    this.report = opts.report;
   }
 
   /** Scans the folder now (synchronously) and starts polling. Calling it again rescans at once. */
@@ -87,6 +90,11 @@ export class GroupStore {
     const out: GroupDescription[] = [];
     for (const e of this.entries.values()) if (e.desc) out.push(e.desc);
     return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  /** Why `groups/<name>.json` is invalid on disk, if it is. */
+  fileError(name: string): ConfigError | undefined {
+    return this.entries.get(name)?.error;
   }
 
   /** The files currently invalid on disk, each naming file, key and reason. */
@@ -154,9 +162,12 @@ export class GroupStore {
       const error =
         err instanceof ConfigError ? err : new ConfigError(f.file, '', errorMessage(err), { cause: err });
       this.entries.set(f.name, { ...stamp, desc: prev?.desc, error });
-      this.log.warn(
-        { group: f.name, file: error.file, key: error.key, reason: error.reason },
-        prev?.desc ? 'invalid group file, keeping the last valid version' : 'invalid group file, group not loaded',
+      const outcome = prev?.desc ? 'keeping its last valid version' : 'the group is not available';
+      this.log.warn({ group: f.name, file: error.file, problems: error.problems }, `invalid group file, ${outcome}`);
+      const n = error.problems.length;
+      this.report?.(
+        `group file ${error.file} has ${n === 1 ? 'an error' : `${n} errors`} (${outcome}):\n` +
+          error.problems.map((p) => `  ${problemText(p)}\n`).join(''),
       );
     }
   }

@@ -38,13 +38,14 @@ export function parseConfigText<S extends z.ZodType>(file: string, text: string,
   throw configErrorFromIssues(file, result.error.issues as unknown as readonly Issue[], result.error);
 }
 
-/** Turns zod issues into one ConfigError: the first problem, with a count of the others. */
+/** Turns zod issues into one ConfigError listing every problem. */
 export function configErrorFromIssues(file: string, issues: readonly Issue[], cause?: unknown): ConfigError {
-  const first = issues[0];
+  const [first, ...more] = issues.map((issue) => {
+    const { path, reason } = describeIssue(issue, []);
+    return { key: formatKeyPath(path), reason };
+  });
   if (first === undefined) return new ConfigError(file, '', 'invalid', { cause });
-  const { path, reason } = describeIssue(first, []);
-  const more = issues.length > 1 ? ` (and ${issues.length - 1} more problem${issues.length > 2 ? 's' : ''})` : '';
-  return new ConfigError(file, formatKeyPath(path), reason + more, { cause });
+  return new ConfigError(file, first.key, first.reason, { cause, more });
 }
 
 function describeIssue(issue: Issue, prefix: readonly PropertyKey[]): { path: PropertyKey[]; reason: string } {

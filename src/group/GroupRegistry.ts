@@ -1,4 +1,5 @@
 import type { GroupDescription, GroupStore } from '../config/GroupStore.js';
+import type { ConfigError } from '../config/ConfigError.js';
 import { LecternError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { authorise, type Credentials } from './authorise.js';
@@ -56,6 +57,11 @@ export class GroupRegistry {
       this.groups.set(name, group);
     }
     return group;
+  }
+
+  /** Why the group file of `name` cannot be used, when it exists but is invalid. */
+  fileError(name: string): ConfigError | undefined {
+    return this.store.fileError(name);
   }
 
   /** Groups with `public` set, sorted by name. */

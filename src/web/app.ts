@@ -72,6 +72,10 @@ export function createApp(deps: AppDeps): express.Express {
     const parsed = parseGroupPath(raw);
     if (!parsed) return void res.status(404).type('text/plain').send('no such group\n');
     const group = deps.registry.get(parsed.group);
+    if (!group && deps.registry.fileError(parsed.group)) {
+      // the file's problems are for the administrator (stderr and the log), not for whoever opens the page
+      return void res.status(503).type('text/plain').send("this group's file has an error; the server's log says what it is\n");
+    }
     if (!group) return void res.status(404).type('text/plain').send('group does not exist\n');
     const query = req.originalUrl.includes('?') ? req.originalUrl.slice(req.originalUrl.indexOf('?')) : '';
     switch (parsed.kind) {

@@ -9,9 +9,13 @@ import { waitUntil } from './wait.js';
 export interface ServerProcess {
   url: string;
   wsUrl: string;
+  port: number;
   pid: number;
-  /** What the process printed so far. */
+  /** The groups folder (files may be rewritten while it runs). */
+  groupsDir: string;
+  /** What the process printed so far: all of it, and its standard error alone. */
   output(): string;
+  stderr(): string;
   stop(): Promise<void>;
 }
 
@@ -27,7 +31,8 @@ function freePort(): Promise<number> {
 
 /**
  * Starts `src/main.ts --insecure --ice-address 127.0.0.1` on a free port with temp data, groups and recordings
- * folders holding `groups` (and `config` as data/config.json), plus `args`; resolves once it serves HTTP.
+ * folders holding `groups` (each a description, or a string: the file's text as is) and `config` (as
+ * data/config.json), plus `args`; resolves once it serves HTTP.
  */
 export async function startServerProcess(opts: { groups: Record<string, unknown>; config?: unknown; args?: string[] }): Promise<ServerProcess> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lectern-process-'));
@@ -35,14 +40,20 @@ export async function startServerProcess(opts: { groups: Record<string, unknown>
   fs.mkdirSync(data);
   fs.mkdirSync(groups);
   if (opts.config) fs.writeFileSync(path.join(data, 'config.json'), JSON.stringify(opts.config));
-  for (const [name, desc] of Object.entries(opts.groups)) fs.writeFileSync(path.join(groups, `${name}.json`), JSON.stringify(desc));
+  for (const [name, desc] of Object.entries(opts.groups)) {
+    fs.writeFileSync(path.join(groups, `${name}.json`), typeof desc === 'string' ? desc : JSON.stringify(desc));
+  }
   const port = await freePort();
   const args = ['--import', 'tsx', 'src/main.ts', '--insecure', '--http', `127.0.0.1:${port}`, '--ice-address', '127.0.0.1'];
   args.push('--data', data, '--groups', groups, '--recordings', recordings, '--log-level', 'warn', ...(opts.args ?? []));
   const child: ChildProcess = spawn(process.execPath, args, { cwd: path.join(import.meta.dirname, '../..'), stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
+  let stderr = '';
   child.stdout!.setEncoding('utf8').on('data', (c: string) => (output += c));
-  child.stderr!.setEncoding('utf8').on('data', (c: string) => (output += c));
+  child.stderr!.setEncoding('utf8').on('data', (c: string) => {
+    output += c;
+    stderr += c;
+  });
   const url = `http://127.0.0.1:${port}`;
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) {
@@ -66,5 +77,14 @@ export async function startServerProcess(opts: { groups: Record<string, unknown>
     await stop();
     throw err;
   }
-  return { url, wsUrl: `ws://127.0.0.1:${port}/ws`, pid: child.pid!, output: () => output, stop };
+  return {
+    url,
+    wsUrl: `ws://127.0.0.1:${port}/ws`,
+    port,
+    pid: child.pid!,
+    groupsDir: groups,
+    output: () => output,
+    stderr: () => stderr,
+    stop,
+  };
 }
