@@ -76,6 +76,13 @@ beforeAll(async () => {
   );
   await writeFile(join(groups, 'course', 'week1.json'), group({ teacher: { password: 't-pw', permissions: ['record'] } }));
   await writeFile(join(groups, 'linked.json'), group({ op: { password: 'op-pw', permissions: 'op' } }));
+  await writeFile(
+    join(groups, 'open.json'),
+    group(
+      { op: { password: 'op-pw', permissions: 'op' } },
+      { 'members-see-recordings': true, 'wildcard-user': { password: { type: 'wildcard' }, permissions: 'observe' } },
+    ),
+  );
   await writeFile(join(outside, 'secret.txt'), SECRET);
   await writeFile(join(outside, 'secret.webm'), SECRET);
 
@@ -83,6 +90,8 @@ beforeAll(async () => {
   await runFfmpeg(testWebmArgs(join(recordings, 'lecture', `${REC}.webm`), { seconds: 3 }));
   await mkdir(join(recordings, 'course', 'week1'), { recursive: true });
   await copyFile(join(recordings, 'lecture', `${REC}.webm`), join(recordings, 'course', 'week1', 'week1.webm'));
+  await mkdir(join(recordings, 'open'));
+  await copyFile(join(recordings, 'lecture', `${REC}.webm`), join(recordings, 'open', `${REC}.webm`));
   // What must never be listed or served, and what must never be reached.
   await writeFile(join(recordings, 'lecture', `.${REC}.finalizing-1-2.webm`), 'temp');
   await writeFile(join(recordings, 'lecture', 'upload.part'), 'temp');
@@ -126,8 +135,31 @@ describe('authentication', () => {
     for (const path of ['/recordings/lecture/', `/recordings/lecture/${REC}.webm`]) {
       const res = await raw(path, { headers: { authorization: basic('student', 'student-pw') } });
       expect(res.status).toBe(403);
-      expect(res.text).toMatch(/student may not access the recordings/);
+      expect(res.text).toMatch(/student may not see the recordings of this group: that needs the record permission, or "members-see-recordings"/);
     }
+  });
+
+  it('members-see-recordings: any member lists, watches and downloads, but may not delete', async () => {
+    const member = basic('anna', 'anything');
+    const listing = (await getJson('/recordings/open/', member)) as { files: { name: string }[]; mayDelete?: boolean };
+    expect(listing.mayDelete).toBe(false);
+    expect(listing.files.map((f) => f.name)).toContain(`${REC}.webm`);
+    expect((await getJson('/recordings/open/')).mayDelete).toBe(true); // the op
+    const html = await raw('/recordings/open/', { headers: { authorization: member } });
+    expect(html.status).toBe(200);
+    expect(html.text).toContain(`${REC}.webm`);
+    expect(html.text).not.toContain('value="delete"');
+    const part = await raw(`/recordings/open/${REC}.webm`, { headers: { authorization: member, range: 'bytes=0-3' } });
+    expect(part.status).toBe(206);
+    expect(part.body.toString('hex')).toBe('1a45dfa3'); // EBML
+    const del = await raw('/recordings/open/', {
+      method: 'POST',
+      headers: { authorization: member, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ q: 'delete', filename: `${REC}.webm` }).toString(),
+    });
+    expect(del.status).toBe(403);
+    expect(del.text).toMatch(/may watch and download these recordings, not delete them/);
+    expect((await stat(join(recordings, 'open', `${REC}.webm`))).isFile()).toBe(true);
   });
 
   it('200 for a user with record; 404 for a group that does not exist; a subgroup name with a slash', async () => {

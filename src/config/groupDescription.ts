@@ -115,6 +115,7 @@ export function buildGroupDescription(input: GroupFileInput, meta: FileMeta): Bu
     ...optionalString('authPortal', input.authPortal),
     codecs,
     hls: input.hls ?? isLecture(users, wildcardUser),
+    membersSeeRecordings: input['members-see-recordings'] ?? false,
   };
   return { value: Object.freeze(desc), warnings };
 }

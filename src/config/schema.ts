@@ -100,6 +100,7 @@ export const groupFileSchema = z.strictObject({
   'allow-anonymous': z.boolean().nullish(),
   // Lectern extensions.
   hls: z.boolean().nullish(),
+  'members-see-recordings': z.boolean().nullish(),
 });
 export type GroupFileInput = z.infer<typeof groupFileSchema>;
 

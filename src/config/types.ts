@@ -88,6 +88,11 @@ export interface GroupDescription {
    * i.e. some named user may present and neither the wildcard user nor the user "" may (groupDescription.ts).
    */
   readonly hls: boolean;
+  /**
+   * Lectern extension: every member of the group (anyone who can join it) may list, watch and download its
+   * recordings, without `record` (which also starts, stops and deletes them). Default off, as in Galène.
+   */
+  readonly membersSeeRecordings: boolean;
 }
 
 /** `data/config.json`, normalized and frozen. A missing file gives the defaults. */

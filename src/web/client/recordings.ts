@@ -28,6 +28,7 @@ interface FileEntry {
 interface Listing {
   group: string;
   files: FileEntry[];
+  mayDelete?: boolean;
 }
 
 export function formatSize(bytes: number): string {
@@ -176,20 +177,35 @@ function main(): void {
     const downloads = h('ul', { class: 'downloads' });
     for (const f of files) {
       const href = encodeURIComponent(f.name);
-      const del = h(
-        'form',
-        { method: 'post', action: './', class: 'delete' },
-        h('input', { type: 'hidden', name: 'q', value: 'delete' }),
-        h('input', { type: 'hidden', name: 'filename', value: f.name }),
-        h('button', { type: 'submit', 'aria-label': t.deleteFile(f.name) }, '✕'),
-      );
-      downloads.append(h('li', {}, h('a', { href, download: f.name }, t.downloadFile(f.name, formatSize(f.size))), ' ', del));
+      const item = h('li', {}, h('a', { href, download: f.name }, t.downloadFile(f.name, formatSize(f.size))));
+      if (mayDelete) {
+        const del = h(
+          'form',
+          { method: 'post', action: './', class: 'delete' },
+          h('input', { type: 'hidden', name: 'q', value: 'delete' }),
+          h('input', { type: 'hidden', name: 'filename', value: f.name }),
+          h('button', { type: 'submit', 'aria-label': t.deleteFile(f.name) }, '✕'),
+        );
+        del.addEventListener('submit', (e) => {
+          if (!window.confirm(t.confirmDelete(f.name))) e.preventDefault();
+        });
+        item.append(' ', del);
+      }
+      downloads.append(item);
     }
     li.append(downloads);
     return li;
   }
 
+  let mayDelete = false;
+
   function render(listing: Listing): void {
+    if ((listing.mayDelete === true) !== mayDelete) {
+      // rebuild every card, with or without its delete buttons
+      for (const entry of cards.values()) entry.li.remove();
+      cards.clear();
+    }
+    mayDelete = listing.mayDelete === true;
     const groups = byRecording(listing.files);
     status.textContent = groups.size === 0 ? t.noRecordings : '';
     const seen = new Set<string>();

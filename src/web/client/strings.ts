@@ -69,6 +69,7 @@ const en = {
   replayUnsupported: 'This browser cannot play the replay; download the MP4 instead.',
   downloadFile: (name: string, size: string) => `Download ${name} (${size})`,
   deleteFile: (name: string) => `Delete ${name}`,
+  confirmDelete: (name: string) => `Delete ${name} for good?`,
   jobLabel: (job: string) =>
     (({ finalize: 'Finalizing', composite: 'Lecture video', 'hls-vod': 'Replay', thumbnail: 'Thumbnail' }) as Record<string, string>)[job] ?? job,
   jobState: (state: string) =>
@@ -183,6 +184,7 @@ const fr: Strings = {
   replayUnsupported: 'Ce navigateur ne peut pas lire la rediffusion ; téléchargez plutôt le MP4.',
   downloadFile: (name: string, size: string) => `Télécharger ${name} (${size})`,
   deleteFile: (name: string) => `Supprimer ${name}`,
+  confirmDelete: (name: string) => `Supprimer définitivement ${name} ?`,
   jobLabel: (job: string) =>
     (({ finalize: 'Finalisation', composite: 'Vidéo du cours', 'hls-vod': 'Rediffusion', thumbnail: 'Vignette' }) as Record<string, string>)[job] ?? job,
   jobState: (state: string) =>

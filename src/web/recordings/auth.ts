@@ -1,7 +1,10 @@
 import type { GroupDescription } from '../../config/GroupStore.js';
 import { authorise } from '../../group/authorise.js';
 
-export type RecordingsAuth = { ok: true; username: string } | { ok: false; status: 401 | 403; message: string };
+/** `mayChange`: the user holds `record` (delete); without it, with `members-see-recordings`, read-only. */
+export type RecordingsAuth =
+  | { ok: true; username: string; mayChange: boolean }
+  | { ok: false; status: 401 | 403; message: string };
 
 /** `Authorization: Basic base64(user:password)` -> its parts; undefined when absent or malformed. */
 export function parseBasicAuth(header: string | undefined): { username: string; password: string } | undefined {
@@ -15,7 +18,8 @@ export function parseBasicAuth(header: string | undefined): { username: string; 
 
 /**
  * HTTP Basic against the group's users (as a join would check them); the user must hold `record` in that
- * group. No or wrong credentials: 401; right credentials without `record`: 403.
+ * group, or be a member of a group with `members-see-recordings` (read-only). No or wrong credentials: 401;
+ * right credentials without either: 403, saying what is missing.
  */
 export async function checkRecordAccess(
   desc: GroupDescription,
@@ -26,8 +30,14 @@ export async function checkRecordAccess(
   if (!creds) return { ok: false, status: 401, message: 'authentication required' };
   const identity = await authorise(desc, group, creds);
   if (!identity.ok) return { ok: false, status: 401, message: 'not authorised' };
-  if (!identity.permissions.includes('record')) {
-    return { ok: false, status: 403, message: `${identity.username || 'this user'} may not access the recordings of this group` };
+  const mayChange = identity.permissions.includes('record');
+  if (!mayChange && !desc.membersSeeRecordings) {
+    const who = identity.username || 'this user';
+    return {
+      ok: false,
+      status: 403,
+      message: `${who} may not see the recordings of this group: that needs the record permission, or "members-see-recordings": true in the group file`,
+    };
   }
-  return { ok: true, username: identity.username };
+  return { ok: true, username: identity.username, mayChange };
 }

@@ -33,6 +33,8 @@ export interface FileEntry {
 export interface Listing {
   group: string;
   files: FileEntry[];
+  /** Whether the user asking may delete (holds `record`); a read-only member may not. */
+  mayDelete?: boolean;
 }
 
 /** Files ffmpeg is asked about (duration, streams). */

@@ -17,8 +17,8 @@ export function formatSize(bytes: number): string {
 }
 
 /**
- * The plain listing (works without JavaScript, like Galène's): a table of files with download links and a
- * delete button each. When the client bundle is there, its recordings script turns the page into the live
+ * The plain listing (works without JavaScript, like Galène's): a table of files with download links and, for
+ * a user who may delete, a delete button each. When the client bundle is there, its recordings script turns the page into the live
  * view (job progress, replay); the table stays the fallback.
  */
 export function listingHtml(listing: Listing, opts: { clientScript: boolean }): string {
@@ -30,9 +30,11 @@ export function listingHtml(listing: Listing, opts: { clientScript: boolean }): 
         `<tr><td><a href="${href}">${escapeHtml(f.name)}</a></td>` +
         `<td>${escapeHtml(formatSize(f.size))}</td>` +
         `<td><time datetime="${escapeHtml(f.mtime)}">${escapeHtml(f.mtime.replace('T', ' ').replace(/\.\d+Z$/, 'Z'))}</time></td>` +
-        `<td><form method="post" action="./"><input type="hidden" name="q" value="delete">` +
-        `<input type="hidden" name="filename" value="${escapeHtml(f.name)}">` +
-        `<button type="submit" aria-label="Delete ${escapeHtml(f.name)}">Delete</button></form></td></tr>`
+        (listing.mayDelete === false
+          ? '</tr>'
+          : `<td><form method="post" action="./"><input type="hidden" name="q" value="delete">` +
+            `<input type="hidden" name="filename" value="${escapeHtml(f.name)}">` +
+            `<button type="submit" aria-label="Delete ${escapeHtml(f.name)}">Delete</button></form></td></tr>`)
       );
     })
     .join('\n');

@@ -53,7 +53,8 @@ function fail(res: Response, status: number, message: string): void {
 /**
  * `/recordings/<group>/`: the listing (HTML, or JSON when asked for application/json), downloads with Range
  * support, and `POST q=delete&filename=`. Every request needs HTTP Basic credentials of a user with
- * `record` in that group; nothing outside the group's own folder can be reached (see recordingsPath.ts).
+ * `record` in that group, or of any member where the group has `members-see-recordings` (then read-only: no
+ * delete); nothing outside the group's own folder can be reached (see recordingsPath.ts).
  */
 export function recordingsRouter(deps: RecordingsDeps, opts: { clientDir: string; log: Logger }): express.Router {
   const log = opts.log.child({ component: 'recordings' });
@@ -97,8 +98,11 @@ export function recordingsRouter(deps: RecordingsDeps, opts: { clientDir: string
     const folder = await groupFolder(deps.dir, parsed.group);
 
     if (parsed.kind === 'folder') {
-      if (req.method === 'POST') return remove(req, res, parsed.group, folder);
-      const listing = await listGroupFolder({ group: parsed.group, folder, jobs: deps.jobs, probes });
+      if (req.method === 'POST') {
+        if (!auth.mayChange) return fail(res, 403, `${auth.username || 'this user'} may watch and download these recordings, not delete them (that needs the record permission)`);
+        return remove(req, res, parsed.group, folder);
+      }
+      const listing = { ...(await listGroupFolder({ group: parsed.group, folder, jobs: deps.jobs, probes })), mayDelete: auth.mayChange };
       res.vary('Accept');
       if (wantsJson(req)) return void res.json(listing);
       const clientScript = fs.existsSync(join(opts.clientDir, 'recordings.js'));
