@@ -58,7 +58,7 @@ function raw(path: string, opts: { method?: string; headers?: Record<string, str
 const getJson = async (path: string, auth = OP) => {
   const res = await raw(path, { headers: { authorization: auth, accept: 'application/json' } });
   expect(res.status, res.text).toBe(200);
-  return JSON.parse(res.text) as { group: string; files: Record<string, unknown>[] };
+  return JSON.parse(res.text) as { group: string; files: Record<string, unknown>[]; mayDelete?: boolean };
 };
 
 const group = (users: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
@@ -141,7 +141,7 @@ describe('authentication', () => {
 
   it('members-see-recordings: any member lists, watches and downloads, but may not delete', async () => {
     const member = basic('anna', 'anything');
-    const listing = (await getJson('/recordings/open/', member)) as { files: { name: string }[]; mayDelete?: boolean };
+    const listing = await getJson('/recordings/open/', member);
     expect(listing.mayDelete).toBe(false);
     expect(listing.files.map((f) => f.name)).toContain(`${REC}.webm`);
     expect((await getJson('/recordings/open/')).mayDelete).toBe(true); // the op

@@ -20,6 +20,8 @@ export interface GroupStatus {
   canChangePassword?: boolean;
   /** Lectern: the group has a live HLS stream at `.hls/index.m3u8` (Galène's clients ignore the key). */
   hls?: boolean;
+  /** Lectern: every member may see the recordings (`members-see-recordings`). */
+  membersSeeRecordings?: boolean;
 }
 
 /** A live group: its members, their streams, lock state, group data and chat history. */
@@ -144,6 +146,7 @@ export class Group {
       authServer: d.authServer,
       authPortal: d.authPortal,
       ...(d.hls ? { hls: true } : {}),
+      ...(d.membersSeeRecordings ? { membersSeeRecordings: true } : {}),
     };
     if (base) {
       const basePath = base.pathname.replace(/\/+$/, '');
