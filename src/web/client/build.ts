@@ -23,7 +23,7 @@ export async function buildClient(outDir: string = CLIENT_OUT_DIR): Promise<void
     format: 'esm',
     target: ['chrome100', 'firefox100', 'safari15'],
     sourcemap: 'linked',
-    minify: false,
+    minify: true,
     outdir: outDir,
     logLevel: 'warning',
   });
@@ -35,7 +35,7 @@ export async function buildClient(outDir: string = CLIENT_OUT_DIR): Promise<void
     format: 'esm',
     target: ['chrome100', 'firefox100', 'safari15'],
     sourcemap: 'linked',
-    minify: false,
+    minify: true,
     outdir: outDir,
     chunkNames: 'chunks/[name]-[hash]',
     logLevel: 'warning',

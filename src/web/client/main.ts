@@ -109,22 +109,41 @@ async function main(): Promise<void> {
       conn.setMaxVideoBitrate(bps).catch((err: unknown) => (notice.textContent = t.deviceError(t.sendQuality, String(err))));
     },
   });
-  const controls = h('div', { class: 'controls', role: 'group', 'aria-label': t.presenter }, cameraButton, micButton, screenButton, watching, devices.el);
+  // What the lecturer must not miss, in the bar that is always in view: raised hands and unread chat.
+  const handsBadge = h('button', { type: 'button', class: 'badge hands', hidden: true });
+  const chatBadge = h('button', { type: 'button', class: 'badge unread', hidden: true });
+  const alerts = h('div', { class: 'alerts' }, handsBadge, chatBadge);
+  const controls = h(
+    'div',
+    { class: 'controls', role: 'group', 'aria-label': t.presenter },
+    cameraButton,
+    micButton,
+    screenButton,
+    watching,
+    alerts,
+    devices.el,
+  );
+  // Announces a raised hand or a new message to a screen reader (visually hidden; not role=status, which is the connection's).
+  const announcer = h('p', { class: 'visually-hidden announcer', 'aria-live': 'polite' });
 
   // ---- participants ----
   const handButton = h('button', { type: 'button', 'aria-pressed': 'false' }, t.raiseHand);
   const userList = h('ul', { class: 'users' });
-  const people = h('section', { class: 'people', 'aria-labelledby': 'people-h' }, h('h2', { id: 'people-h' }, t.participants), handButton, userList);
+  const people = h('section', { class: 'people', 'aria-labelledby': 'people-h' }, h('h2', { id: 'people-h' }, t.participants), userList);
 
   // ---- chat ----
   const chatLog = h('div', { class: 'chat-log', role: 'log', 'aria-live': 'polite', 'aria-label': t.chatLog, tabindex: '0' });
   const [msgField, msgInput] = field('chat-input', t.message, { type: 'text', autocomplete: 'off' });
   const sendButton = h('button', { type: 'submit' }, t.send);
   const chatForm = h('form', { class: 'chat-form' }, msgField, sendButton);
-  const chat = h('section', { class: 'chat', 'aria-labelledby': 'chat-h' }, h('h2', { id: 'chat-h' }, t.chatHeading), chatLog, chatForm);
+  // Without the `message` permission the box is disabled and says why (the server would drop the message).
+  const chatReason = h('p', { id: 'chat-reason', class: 'chat-reason', hidden: true }, t.chatNotAllowed);
+  const chat = h('section', { class: 'chat', 'aria-labelledby': 'chat-h' }, h('h2', { id: 'chat-h' }, t.chatHeading), chatLog, chatForm, chatReason);
 
   const grid = new MeetingGrid(t);
-  const lecture = h('main', { class: 'lecture', hidden: true }, stage.el, grid.el, grid.announcer, controls, people, chat);
+  const aside = h('div', { class: 'side-panel' }, people, chat);
+  const lecture = h('main', { class: 'lecture', hidden: true }, controls, stage.el, grid.el, grid.announcer, announcer, aside);
+  root.classList.add('lecture-page');
   root.replaceChildren(header, notice, loginForm, lecture);
 
   const media = new LocalMedia();
@@ -134,7 +153,17 @@ async function main(): Promise<void> {
       recordingsLink.update();
       breakouts.update();
       ops.joined();
-      controls.hidden = !conn.permissions.includes('present');
+      const presenting = conn.permissions.includes('present');
+      controls.hidden = !presenting;
+      lecture.classList.toggle('presenting', presenting);
+      // A presenter has no hand to raise and nothing to watch over HLS.
+      handButton.hidden = presenting;
+      hlsFallback.button.hidden = presenting;
+      const mayChat = conn.permissions.includes('message');
+      msgInput.disabled = sendButton.disabled = !mayChat;
+      chatReason.hidden = mayChat;
+      if (mayChat) msgInput.removeAttribute('aria-describedby');
+      else msgInput.setAttribute('aria-describedby', chatReason.id);
       if (!controls.hidden) void devices.refresh();
       renderStage();
       renderUsers();
@@ -162,20 +191,20 @@ async function main(): Promise<void> {
     },
   });
   const breakouts = new BreakoutPanel(t, group, conn);
-  lecture.append(breakouts.el);
+  aside.append(breakouts.el);
   const ops = new OpControls(t, conn, (text) => (notice.textContent = text));
   people.append(ops.el);
   header.insertBefore(ops.indicator, leave);
   const recordingsLink = new RecordingsLink(t, group, conn);
   header.insertBefore(recordingsLink.el, leave);
   const viewer = new ViewerControls(t, conn, stage.el, (text) => (notice.textContent = text));
-  // Inside the stage, so that its buttons stay reachable when the stage is full screen.
-  stage.el.append(viewer.el);
+  // In the stage's bar, so that its buttons stay reachable when the stage is full screen.
+  stage.bar.append(handButton, viewer.el);
   let lastCreds: Credentials | undefined;
   // WebRTC -> HLS fallback (automatic after 5 s without media, or by hand); its controls sit with the viewer's.
   const hlsFallback = new HlsFallback(t, group, conn, stage, () => lastCreds, (text) => (notice.textContent = text));
   if (groupStatus.hls) viewer.el.append(hlsFallback.button);
-  stage.el.append(hlsFallback.indicator);
+  stage.bar.append(hlsFallback.indicator);
   // A handle for tests and for debugging from the console.
   (window as unknown as { lectern: unknown }).lectern = { conn, media, grid, hls: hlsFallback, isMeeting: () => meeting };
 
@@ -238,7 +267,14 @@ async function main(): Promise<void> {
     return preview;
   }
 
+  let connState: ConnState['kind'] = 'disconnected';
+  /** A presenter's stream reached us since we joined: when the last one closes, the lecture has ended. */
+  let sawLecture = false;
+  let unread = 0;
+  const raisedHands = new Set<string>();
+
   function showState(s: ConnState): void {
+    connState = s.kind;
     switch (s.kind) {
       case 'connecting':
         status.textContent = t.statusConnecting;
@@ -269,6 +305,11 @@ async function main(): Promise<void> {
         setPressed(screenButton, false);
         chatLog.replaceChildren();
         ops.reset();
+        sawLecture = false;
+        stage.reset();
+        raisedHands.clear();
+        setUnread(0);
+        showHands();
         if (s.kind === 'failed') {
           loginError.textContent = s.error?.startsWith('kicked:')
             ? t.kicked(s.error.slice('kicked:'.length), s.reason)
@@ -291,11 +332,31 @@ async function main(): Promise<void> {
     const me = { username: conn.username, local: true };
     if (media.camera) local.push({ key: 'local-camera', stream: new MediaStream([media.camera]), label: 'camera', ...me });
     if (media.screen) local.push({ key: 'local-screen', stream: media.screen, label: 'screenshare', ...me });
-    stage.render(local, [...conn.down.values()].filter((s) => !s.closed));
+    const remote = [...conn.down.values()].filter((s) => !s.closed);
+    if (remote.length > 0) sawLecture = true;
+    stage.setEnded(sawLecture && remote.length === 0 && local.length === 0 && connState === 'connected');
+    stage.render(local, remote);
+  }
+
+  /** The lecturer's badge of raised hands (and who raised one just now, announced). */
+  function showHands(): void {
+    handsBadge.hidden = raisedHands.size === 0;
+    handsBadge.textContent = t.handsRaised(raisedHands.size);
+  }
+
+  function setUnread(n: number): void {
+    unread = n;
+    chatBadge.hidden = n === 0;
+    chatBadge.textContent = t.unreadMessages(n);
   }
 
   function renderUsers(): void {
     const humans = [...conn.users.values()].filter((u) => !isSystemUser(u));
+    const raised = new Set(humans.filter((u) => u.id !== conn.id && u.data.raisehand).map((u) => u.id));
+    for (const id of raised) if (!raisedHands.has(id) && conn.permissions.includes('present')) announcer.textContent = t.handRaisedBy(conn.users.get(id)?.username || '?');
+    raisedHands.clear();
+    for (const id of raised) raisedHands.add(id);
+    showHands();
     watching.textContent = t.watching(humans.filter((u) => u.id !== conn.id).length);
     const items = humans
       .sort((a, b) => a.username.localeCompare(b.username))
@@ -309,10 +370,9 @@ async function main(): Promise<void> {
         return li;
       });
     userList.replaceChildren(...items);
-    const mine = conn.users.get(conn.id);
-    const raised = !!mine?.data.raisehand;
-    setPressed(handButton, raised);
-    handButton.textContent = raised ? t.lowerHand : t.raiseHand;
+    const mine = !!conn.users.get(conn.id)?.data.raisehand;
+    setPressed(handButton, mine);
+    handButton.textContent = mine ? t.lowerHand : t.raiseHand;
   }
 
   function addChat(e: ChatEntry): void {
@@ -328,6 +388,11 @@ async function main(): Promise<void> {
     );
     chatLog.append(line);
     chatLog.scrollTop = chatLog.scrollHeight;
+    if (!e.history && e.source !== conn.id && !chat.contains(document.activeElement)) {
+      setUnread(unread + 1);
+      // (Viewers hear the log itself; the lecturer, busy presenting, is told who wrote.)
+      if (conn.permissions.includes('present')) announcer.textContent = t.newMessageFrom(e.username || '?');
+    }
   }
 
   /** Text with its http(s) URLs as links: this server's open in this tab (a small group), others in a new one. */
@@ -439,6 +504,18 @@ async function main(): Promise<void> {
       notice.textContent = t.deviceError(t.shareScreen, err instanceof Error ? err.message : String(err));
     }
     renderStage();
+  });
+
+  // Reading the chat (focus or a click in it) clears the unread count; the badges take the lecturer there.
+  chat.addEventListener('focusin', () => setUnread(0));
+  chat.addEventListener('pointerdown', () => setUnread(0));
+  chatBadge.addEventListener('click', () => {
+    chat.scrollIntoView({ block: 'nearest' });
+    (msgInput.disabled ? chatLog : msgInput).focus();
+  });
+  handsBadge.addEventListener('click', () => {
+    people.scrollIntoView({ block: 'nearest' });
+    userList.querySelector('.hand')?.closest('li')?.scrollIntoView({ block: 'nearest' });
   });
 
   handButton.addEventListener('click', () => {

@@ -1,7 +1,9 @@
 /**
- * The lecture's stage: the screen share large with the camera beside it, else the camera alone. For a viewer
- * these are the server's down streams; for the presenter, the local preview. Streams with no place on the
- * stage (a microphone alone) still play through hidden <audio> elements.
+ * The lecture's stage: the screen share as large as the view allows with the camera as a picture-in-picture
+ * inset over it (which the user may drag anywhere in the view, or move with the arrow keys), else the camera
+ * alone. For a viewer these are the server's down streams; for the presenter, the local preview. Streams with
+ * no place on the stage (a microphone alone) still play through hidden <audio> elements. Under the view, a bar
+ * holds the controls (so that they never cover the slide), and stays with the view in full screen.
  */
 import { h, videoFor } from './dom.js';
 import type { DownStream } from './stream.js';
@@ -17,8 +19,14 @@ export interface StageItem {
 
 export class Stage {
   readonly el: HTMLElement;
+  /** The bar under the view, for the viewer's and the HLS controls. */
+  readonly bar: HTMLElement;
+  private readonly view: HTMLElement;
   private readonly main = h('div', { class: 'main-video' });
   private readonly side = h('div', { class: 'side-video' });
+  /** Where the user moved the inset, as fractions of the free room of the view (undefined: its corner). */
+  private insetAt: { x: number; y: number } | undefined;
+
   private readonly hidden = h('div', { class: 'hidden-media', hidden: true });
   private readonly empty: HTMLParagraphElement;
   readonly unmute: HTMLButtonElement;
@@ -29,7 +37,66 @@ export class Stage {
     this.empty = h('p', { class: 'empty' }, t.nothingShown);
     this.unmute = h('button', { type: 'button', class: 'unmute', hidden: true }, t.clickToUnmute);
     this.unmute.addEventListener('click', () => this.unmuteAll());
-    this.el = h('section', { class: 'stage', 'aria-label': t.stage }, this.unmute, this.main, this.side, this.empty, this.hidden);
+    this.side.tabIndex = 0;
+    this.side.setAttribute('role', 'group');
+    this.side.setAttribute('aria-label', t.insetHint);
+    this.view = h('div', { class: 'stage-view' }, this.main, this.side, this.empty);
+    this.bar = h('div', { class: 'stage-bar' }, this.unmute);
+    this.el = h('section', { class: 'stage', 'aria-label': t.stage }, this.view, this.bar, this.hidden);
+    this.makeMovable();
+  }
+
+  /** Says that the lecture has ended (true) or that nobody presents yet (false) while nothing plays. */
+  setEnded(ended: boolean): void {
+    this.empty.textContent = ended ? this.t.lectureEnded : this.t.nothingShown;
+    this.el.classList.toggle('ended', ended);
+  }
+
+  /** The inset follows a drag (mouse, touch or pen) and the arrow keys, and stays inside the view. */
+  private makeMovable(): void {
+    let grab: { dx: number; dy: number; id: number } | undefined;
+    this.side.addEventListener('pointerdown', (e) => {
+      const box = this.side.getBoundingClientRect();
+      grab = { dx: e.clientX - box.left, dy: e.clientY - box.top, id: e.pointerId };
+      this.side.setPointerCapture(e.pointerId);
+      e.preventDefault();
+    });
+    this.side.addEventListener('pointermove', (e) => {
+      if (!grab || e.pointerId !== grab.id) return;
+      const view = this.view.getBoundingClientRect();
+      this.moveInset(e.clientX - grab.dx - view.left, e.clientY - grab.dy - view.top);
+    });
+    const drop = (e: PointerEvent) => {
+      if (grab?.id === e.pointerId) grab = undefined;
+    };
+    this.side.addEventListener('pointerup', drop);
+    this.side.addEventListener('pointercancel', drop);
+    this.side.addEventListener('keydown', (e) => {
+      const step = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1] }[e.key];
+      if (!step) return;
+      e.preventDefault();
+      const view = this.view.getBoundingClientRect();
+      const box = this.side.getBoundingClientRect();
+      this.moveInset(box.left - view.left + step[0]! * 24, box.top - view.top + step[1]! * 24);
+    });
+    new ResizeObserver(() => this.placeInset()).observe(this.view);
+  }
+
+  /** Puts the inset's top left corner at (left, top) of the view, kept inside it. */
+  private moveInset(left: number, top: number): void {
+    const roomX = this.view.clientWidth - this.side.offsetWidth;
+    const roomY = this.view.clientHeight - this.side.offsetHeight;
+    this.insetAt = { x: roomX > 0 ? Math.min(1, Math.max(0, left / roomX)) : 1, y: roomY > 0 ? Math.min(1, Math.max(0, top / roomY)) : 1 };
+    this.placeInset();
+  }
+
+  private placeInset(): void {
+    if (!this.insetAt) return;
+    const roomX = Math.max(0, this.view.clientWidth - this.side.offsetWidth);
+    const roomY = Math.max(0, this.view.clientHeight - this.side.offsetHeight);
+    this.side.style.left = `${Math.round(this.insetAt.x * roomX)}px`;
+    this.side.style.top = `${Math.round(this.insetAt.y * roomY)}px`;
+    this.side.style.right = this.side.style.bottom = 'auto';
   }
 
   /** Lays out the local preview (presenter) or the remote streams (viewer). */
@@ -75,6 +142,7 @@ export class Stage {
       this.elements.delete(key);
     }
     this.empty.hidden = !!mainItem || !!this.hlsVideo;
+    this.side.hidden = !sideItem || !!this.hlsVideo;
     this.el.classList.toggle('with-side', !!sideItem);
   }
 
@@ -129,7 +197,8 @@ export class Stage {
   setHlsVideo(video: HTMLVideoElement | undefined): void {
     if (this.hlsVideo !== video) this.hlsVideo?.remove();
     this.hlsVideo = video;
-    this.main.hidden = this.side.hidden = !!video;
+    this.main.hidden = !!video;
+    this.side.hidden = !!video || !this.side.firstChild;
     if (video) {
       this.empty.hidden = true;
       this.main.before(video);
@@ -143,5 +212,11 @@ export class Stage {
 
   clear(): void {
     this.render([], []);
+  }
+
+  /** Nothing plays and the lecture is not over (a new join). */
+  reset(): void {
+    this.clear();
+    this.setEnded(false);
   }
 }

@@ -113,6 +113,13 @@ const en = {
   hlsFallback: 'WebRTC could not connect: playing the HLS stream instead.',
   hlsWaiting: 'The HLS stream is not available yet; retrying…',
   hlsUnsupported: 'This browser cannot play the HLS stream.',
+  lectureEnded: 'The lecture has ended.',
+  insetHint: 'Camera inset: drag it, or use the arrow keys, to move it',
+  handsRaised: (n: number) => (n === 1 ? '1 hand raised' : `${n} hands raised`),
+  unreadMessages: (n: number) => (n === 1 ? '1 new chat message' : `${n} new chat messages`),
+  handRaisedBy: (user: string) => `${user} raised a hand`,
+  newMessageFrom: (user: string) => `New chat message from ${user}`,
+  chatNotAllowed: 'You can read the chat but not write in it: this group does not give you the message permission.',
 };
 
 export type Strings = typeof en;
@@ -228,6 +235,13 @@ const fr: Strings = {
   hlsFallback: 'WebRTC ne parvient pas à se connecter : lecture du flux HLS.',
   hlsWaiting: "Le flux HLS n'est pas encore disponible ; nouvel essai…",
   hlsUnsupported: 'Ce navigateur ne peut pas lire le flux HLS.',
+  lectureEnded: 'Le cours est terminé.',
+  insetHint: 'Incrustation de la caméra : faites-la glisser, ou utilisez les flèches, pour la déplacer',
+  handsRaised: (n: number) => (n <= 1 ? `${n} main levée` : `${n} mains levées`),
+  unreadMessages: (n: number) => (n <= 1 ? `${n} nouveau message` : `${n} nouveaux messages`),
+  handRaisedBy: (user: string) => `${user} lève la main`,
+  newMessageFrom: (user: string) => `Nouveau message de ${user}`,
+  chatNotAllowed: "Vous pouvez lire la discussion mais pas y écrire : ce groupe ne vous donne pas la permission d'envoyer des messages.",
 };
 
 /** Every language the client speaks, by its primary language subtag. */
