@@ -11,8 +11,9 @@ export interface ServerProcess {
   wsUrl: string;
   port: number;
   pid: number;
-  /** The groups folder (files may be rewritten while it runs). */
+  /** The groups folder (files may be rewritten while it runs) and the recordings folder. */
   groupsDir: string;
+  recordingsDir: string;
   /** What the process printed so far: all of it, and its standard error alone. */
   output(): string;
   stderr(): string;
@@ -83,6 +84,7 @@ export async function startServerProcess(opts: { groups: Record<string, unknown>
     port,
     pid: child.pid!,
     groupsDir: groups,
+    recordingsDir: recordings,
     output: () => output,
     stderr: () => stderr,
     stop,
