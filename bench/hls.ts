@@ -63,7 +63,6 @@ function lumas(file: string): number[] {
 async function main(): Promise<void> {
   const stun = await startLoopbackStun();
   const server = await startTestServer({
-    hlsDefault: true,
     groups: {
       lecture: {
         authKeys: [{ kty: 'oct', alg: 'HS256', k: hsKey.toString('base64url') }],

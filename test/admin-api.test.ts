@@ -25,7 +25,6 @@ describe('admin API /galene-api/v0/', () => {
 
   beforeAll(async () => {
     server = await startTestServer({
-      hlsDefault: true, // the group files are read back as written
       config: {
         users: { root: { password: 'root-pw', permissions: 'admin' } },
         writableGroups: true,
@@ -314,7 +313,6 @@ describe('admin API without writableGroups', () => {
   let server: TestServer;
   beforeAll(async () => {
     server = await startTestServer({
-      hlsDefault: true, // the group files are read back as written
       config: { users: { root: { password: 'root-pw', permissions: 'admin' } } },
       groups: { lecture: { displayName: 'Physics', users: { bob: { password: 'pw', permissions: 'present' } } } },
     });

@@ -72,7 +72,6 @@ const segmentsOf = (text: string | undefined) => (text ?? '').split('\n').filter
 beforeAll(async () => {
   stun = await startLoopbackStun();
   server = await startTestServer({
-    hlsDefault: true,
     groups: {
       // A lecture (only prof presents): live HLS is on by default. Not public: no anonymous access.
       lecture: {

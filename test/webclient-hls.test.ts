@@ -88,7 +88,6 @@ beforeAll(async () => {
   await buildClient();
   stun = await startLoopbackStun();
   server = await startTestServer({
-    hlsDefault: true,
     groups: {
       lecture: {
         authKeys: [{ kty: 'oct', alg: 'HS256', k: hsKey.toString('base64url') }],

@@ -110,7 +110,6 @@ describe("Lectern's web client: the lecture view's layout", () => {
   beforeAll(async () => {
     await buildClient();
     server = await startTestServer({
-      hlsDefault: true,
       groups: {
         [GROUP]: {
           displayName: 'Physics 101',

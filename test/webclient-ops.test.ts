@@ -53,7 +53,6 @@ describe("Lectern's web client: op controls", () => {
           'wildcard-user': { password: { type: 'wildcard' }, permissions: 'message' },
         },
       },
-      hlsDefault: true, // live HLS on, as for any lecture: its subscriber is a system member beside the recorder
     });
     browser = await launchBrowser();
   });

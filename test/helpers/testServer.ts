@@ -25,11 +25,6 @@ export async function startTestServer(opts: {
   staticDir?: string;
   /** The server's UDP port range for media (`--udp-range`). */
   portRange?: [number, number];
-  /**
-   * Keep the `hls` default of groups that do not set it (on for a lecture). Otherwise they get `hls: false`:
-   * every lecture with a publisher would start a live x264 transcode, which only the live HLS tests want.
-   */
-  hlsDefault?: boolean;
   /** Run the viewers' connections on this many forwarding threads (`--forward-threads`). */
   forwardThreads?: number;
 } = {}): Promise<TestServer> {
@@ -39,12 +34,11 @@ export async function startTestServer(opts: {
   fs.mkdirSync(dataDir);
   fs.mkdirSync(groupsDir);
   if (opts.config) fs.writeFileSync(path.join(dataDir, 'config.json'), JSON.stringify(opts.config));
+  // Groups are written as given: a lecture gets live HLS, as it does for users, unless a test says otherwise.
   const writeGroup = (name: string, desc: unknown) => {
     const file = path.join(groupsDir, `${name}.json`);
     fs.mkdirSync(path.dirname(file), { recursive: true });
-    const object = typeof desc === 'object' && desc !== null && !Array.isArray(desc);
-    const body = object && !opts.hlsDefault && !('hls' in desc) ? { ...desc, hls: false } : desc;
-    fs.writeFileSync(file, JSON.stringify(body));
+    fs.writeFileSync(file, JSON.stringify(desc));
   };
   for (const [name, desc] of Object.entries(opts.groups ?? {})) writeGroup(name, desc);
   const server = await startServer({
