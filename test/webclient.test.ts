@@ -1,7 +1,7 @@
 /**
  * Lectern's own web client (src/web/client) in headless Chromium: a presenter publishes camera and microphone,
- * three viewers watch and listen, chat reaches everyone, a screen share becomes the viewers' main view, and
- * one user does it all with the keyboard only.
+ * three viewers watch and listen, chat reaches everyone, a screen share becomes the viewers' main view (the
+ * camera an inset over it), and one user does it all with the keyboard only.
  */
 import { randomBytes } from 'node:crypto';
 import type { Browser, Page } from 'playwright-core';
@@ -236,7 +236,7 @@ describe("Lectern's web client: lecture view", () => {
     await screenshots('chat');
   });
 
-  it('the presenter shares the screen and the viewers show it as the main view, the camera beside it', async () => {
+  it('the presenter shares the screen and the viewers show it as the main view, the camera as an inset', async () => {
     const b = presenter.page.getByRole('button', { name: 'Share screen' });
     await b.click();
     await expect.poll(() => b.getAttribute('aria-pressed'), { timeout: STEP_MS }).toBe('true');
