@@ -59,6 +59,38 @@ function webmFiles(dir: string): string[] {
     .map((f) => path.join(dir, f));
 }
 
+/** The journal entries (`<recordings>/.pending-jobs/*.json`) with their file modes. */
+function pendingEntries(recordings: string): { state: string; recordings: Record<string, string>[]; attempts?: number; lastError?: { code: string }; mode: number }[] {
+  const dir = path.join(recordings, '.pending-jobs');
+  if (!fs.existsSync(dir)) return [];
+  return fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => {
+      const file = path.join(dir, f);
+      try {
+        return { ...JSON.parse(fs.readFileSync(file, 'utf8')), mode: fs.statSync(file).mode & 0o777 };
+      } catch {
+        return { state: 'vanished', recordings: [], mode: 0 }; // removed between readdir and read
+      }
+    });
+}
+
+/** The job states the server's recordings listing shows for one file of the group `lecture`. */
+async function listedJobs(port: number, file: string): Promise<Record<string, string> | undefined> {
+  const res = await fetch(`http://127.0.0.1:${port}/recordings/lecture/`, {
+    headers: { accept: 'application/json', authorization: `Basic ${Buffer.from('teacher:pw').toString('base64')}` },
+  });
+  if (res.status !== 200) return undefined;
+  const listing = (await res.json()) as { files: { name: string; jobs: Record<string, { state: string }> }[] };
+  const entry = listing.files.find((f) => f.name === path.basename(file));
+  return entry && Object.fromEntries(Object.entries(entry.jobs).map(([name, s]) => [name, s.state]).sort());
+}
+
+/** Every job of a recording completed, as `listedJobs` returns it. */
+const ALL_COMPLETED = { composite: 'completed', finalize: 'completed', 'hls-vod': 'completed', thumbnail: 'completed' };
+const allCompleted = (jobs: Record<string, string> | undefined) => JSON.stringify(jobs) === JSON.stringify(ALL_COMPLETED);
+
 /** A teacher who publishes the test media as its camera, and can start and stop the recording. */
 async function lecture(url: string, stun: LoopbackStun, media: TestMedia, username = 'teacher') {
   const teacher = await MediaClient.join({ url, group: 'lecture', username, password: 'pw', stunPort: stun.port });
@@ -300,7 +332,7 @@ describe('recording a lecture', () => {
       return path.join(proc.dir, 'recordings', 'lecture');
     }
 
-    it('SIGKILL mid-recording: the partial file decodes up to about the kill', async () => {
+    it("SIGKILL mid-recording: the partial file decodes up to about the kill, and after a restart on the same folders its jobs run", async () => {
       const recDir = await recordFor(5000);
       proc!.child.kill('SIGKILL');
       await waitFor(() => proc!.child.exitCode !== null || proc!.child.signalCode !== null, 10_000, 'the server to die');
@@ -311,7 +343,27 @@ describe('recording a lecture', () => {
       expect(decoded.code).toBe(0);
       // Clusters are written whole at least every second: at most about a second is lost.
       expect(decoded.seconds).toBeGreaterThan(5 - 1.5);
-    }, 90_000);
+
+      // The killed server had written down the recording in progress (privately).
+      const recordings = path.dirname(recDir);
+      const rel = path.relative(recordings, file!);
+      expect(pendingEntries(recordings)).toEqual([{ v: 1, state: 'recording', recordings: [{ camera: rel }], mode: 0o600 }]);
+      expect(fs.statSync(path.join(recordings, '.pending-jobs')).mode & 0o777).toBe(0o700);
+
+      // A new server on the same folders enqueues its jobs: they all run, and the listing says so.
+      await l!.close().catch(() => undefined);
+      l = undefined;
+      const dir = proc!.dir;
+      proc = await startServerProcess('lecture', GROUP, [], [], dir);
+      const base = file!.slice(0, -'.webm'.length);
+      await waitUntil('the listing to show every job completed', () => listedJobs(proc!.port, file!), allCompleted, 90_000);
+      for (const out of [`${base}.mp4`, `${base}.hls/index.m3u8`, `${base}.jpg`]) expect({ out, exists: fs.existsSync(out) }).toEqual({ out, exists: true });
+      const mp4 = await decodeFile(`${base}.mp4`);
+      expect(mp4.errors).toEqual([]);
+      expect(mp4.seconds).toBeGreaterThan(5 - 1.5);
+      // Its chain ended: the journal entry is gone.
+      await waitUntil('the journal to empty', async () => pendingEntries(recordings), (e) => e.length === 0, 10_000);
+    }, 150_000);
 
     it('SIGTERM mid-recording: the file is finished before the process exits, and its jobs run at the next start', async () => {
       const recDir = await recordFor(4000);
@@ -373,6 +425,65 @@ describe('recording a lecture', () => {
       await waitUntil('the composite from the worker', async () => fs.existsSync(mp4), Boolean, 90_000);
       const d = await decodeFile(mp4);
       expect(d.errors).toEqual([]);
+    }, 150_000);
+  });
+  describe('with Redis down when the recording ends', () => {
+    let redis: ChildProcess | undefined;
+    let worker: ChildProcess | undefined;
+    let proc: ServerProc | undefined;
+    let l: Awaited<ReturnType<typeof lecture>> | undefined;
+
+    afterAll(async () => {
+      await l?.close().catch(() => undefined);
+      if (proc) await stopServerProcess(proc);
+      worker?.kill('SIGKILL');
+      if (redis) await stopRedis(redis);
+    });
+
+    it('the finalize that Redis refused is kept on disk, retried, and its jobs run once Redis is back, without a restart', async () => {
+      // A Redis of its own, on a free port, that this test stops and starts (never the machine's shared one).
+      const port = await freePort();
+      const url = `redis://127.0.0.1:${port}`;
+      redis = await spawnRedis(port);
+      proc = await startServerProcess('lecture', GROUP, ['--redis', url]);
+      const recordings = path.join(proc.dir, 'recordings');
+      let output = '';
+      worker = spawn(process.execPath, ['--import', 'tsx', 'jobs/worker.ts', '--redis', url, '--recordings', recordings], {
+        cwd: path.join(import.meta.dirname, '..'),
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      worker.stdout!.setEncoding('utf8').on('data', (c: string) => (output += c));
+      worker.stderr!.setEncoding('utf8').on('data', (c: string) => (output += c));
+      await waitFor(() => output.includes('lectern worker ready'), 30_000, 'the worker to start');
+
+      l = await lecture(`ws://127.0.0.1:${proc.port}/ws`, stun, media);
+      await l.record();
+      await sleep(3000);
+      await stopRedis(redis);
+      redis = undefined;
+      await l.unrecord();
+      const recDir = path.join(recordings, 'lecture');
+      const [file] = await waitUntil('the recording', async () => webmFiles(recDir), (f) => f.length === 1, 10_000);
+      const rel = path.relative(recordings, file!);
+
+      // The enqueue failed and is written down, privately, with its reason.
+      const [entry] = await waitUntil(
+        'a failed enqueue in the journal',
+        async () => pendingEntries(recordings),
+        (e) => e.length === 1 && e[0]!.state === 'finished' && (e[0]!.attempts ?? 0) >= 1,
+        30_000,
+      );
+      expect(entry).toMatchObject({ recordings: [{ camera: rel }], lastError: { code: 'queue-unavailable' }, mode: 0o600 });
+      expect(fs.existsSync(`${file!.slice(0, -'.webm'.length)}.mp4`)).toBe(false);
+
+      // Redis comes back (empty) on the same port: the server's retry enqueues finalize, the worker runs the chain.
+      redis = await spawnRedis(port);
+      const base = file!.slice(0, -'.webm'.length);
+      await waitUntil('the composite from the worker', async () => fs.existsSync(`${base}.mp4`), Boolean, 90_000);
+      expect((await decodeFile(`${base}.mp4`)).errors).toEqual([]);
+      await waitUntil('the journal to empty', async () => pendingEntries(recordings), (e) => e.length === 0, 10_000);
+      await waitUntil('the listing to show every job completed', () => listedJobs(proc!.port, file!), allCompleted, 60_000);
+      expect(fs.statSync(`${base}.mp4`).mode & 0o777).toBe(0o600);
     }, 150_000);
   });
 });

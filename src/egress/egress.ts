@@ -3,7 +3,8 @@ import { JobIndex } from './jobs/jobIndex.js';
 import { registerEgressJobs } from './jobs/register.js';
 import { EGRESS_JOBS } from './jobs/types.js';
 import { createJobQueue, InProcessQueue, type JobQueue } from './queue/index.js';
-import { carryOver, resume } from './jobs/carryOver.js';
+import { resume } from './jobs/carryOver.js';
+import { PendingJobs } from './jobs/pendingJobs.js';
 import { Recorder } from './recorder/Recorder.js';
 import { JobStats } from '../web/metrics/JobStats.js';
 import type { EventBus } from '../webhooks/events.js';
@@ -23,8 +24,8 @@ export interface EgressOptions {
   /** ICE settings of the in-process live-hls worker's WHEP peer. */
   liveIce?: () => WhepIce;
   /**
-   * Without Redis: where the egress jobs still unfinished at shutdown are written, to be enqueued again at
-   * the next start (the in-process queue itself keeps nothing).
+   * Without Redis: a file of unfinished jobs an earlier version wrote at shutdown, enqueued at start. The
+   * recordings' own journal (PendingJobs, in the recordings folder) now keeps them over any restart.
    */
   carryOverFile?: string;
 }
@@ -34,6 +35,8 @@ export interface Egress {
   readonly queue: JobQueue;
   readonly recorder: Recorder;
   readonly jobs: JobIndex;
+  /** Recordings whose jobs are not safe in the queue yet (the journal in `<recordings>/.pending-jobs`). */
+  readonly pending: PendingJobs;
   /** Queue depth, job durations and failures (metrics). */
   readonly jobStats: JobStats;
   /** Finishes every recording (files complete and enqueued), then closes the queue. */
@@ -57,29 +60,38 @@ export function createEgress(opts: EgressOptions): Egress {
       ...(opts.liveIce ? { ice: opts.liveIce } : {}),
     });
   }
-  const jobs = new JobIndex(queue, { log });
-  if (local && opts.carryOverFile) resume(queue, opts.carryOverFile, log);
-  const recorder = new Recorder({
+  // Every recording is written down before its jobs are enqueued, and while it is being recorded: the
+  // in-process queue keeps nothing over a restart, so there an entry stays until its chain has ended; with
+  // Redis, until finalize is queued. Entries an earlier run left (killed, or Redis down) are enqueued now.
+  let pending: PendingJobs | undefined;
+  const jobs = new JobIndex(queue, { log, onChange: (base, recJobs) => pending?.jobsChanged(base, recJobs) });
+  pending = new PendingJobs({
     recordingsDir: opts.recordingsDir,
     queue,
     log,
-    ...(events ? { events } : {}),
-    onFinished: (files, jobId) => {
-      log.info({ files, jobId }, 'recording finished');
-      if (jobId) void jobs.track(jobId);
+    keepUntilDone: local !== undefined,
+    onEnqueued: (files, jobId) => {
+      log.info({ files, jobId }, 'recording enqueued');
+      void jobs.track(jobId);
     },
   });
+  if (local && opts.carryOverFile) resume(queue, opts.carryOverFile, log);
+  pending.recover();
+  const recorder = new Recorder({ recordingsDir: opts.recordingsDir, queue, pending, log, ...(events ? { events } : {}) });
+  const journal = pending;
   let closing: Promise<void> | undefined;
   return {
     queue,
     recorder,
     jobs,
+    pending: journal,
     jobStats,
     close: () =>
       (closing ??= (async () => {
+        // Recordings end and are enqueued (or stay in the journal, for the next start); then the retries stop.
         await recorder.close();
+        await journal.close();
         jobs.close();
-        if (local && opts.carryOverFile) carryOver(local, opts.carryOverFile, log);
         await queue.close('server shutting down');
       })()),
   };

@@ -29,6 +29,8 @@ export interface JobIndexOptions {
   forgetAfterMs?: number;
   now?: () => number;
   log?: Logger;
+  /** Called after a job of the recording `base` changed state, with that recording's jobs. */
+  onChange?: (base: string, jobs: RecordingJobs) => void;
 }
 
 interface Entry {
@@ -65,6 +67,7 @@ export class JobIndex implements JobStatusSource {
   private readonly forgetAfterMs: number;
   private readonly now: () => number;
   private readonly log: Logger;
+  private readonly onChange: ((base: string, jobs: RecordingJobs) => void) | undefined;
   private closed = false;
 
   constructor(
@@ -75,6 +78,7 @@ export class JobIndex implements JobStatusSource {
     this.forgetAfterMs = opts.forgetAfterMs ?? 24 * 3600_000;
     this.now = opts.now ?? Date.now;
     this.log = (opts.log ?? silentLogger).child({ component: 'job-index' });
+    this.onChange = opts.onChange;
     this.unsubscribe = queue.onEvent((e) => this.onEvent(e));
   }
 
@@ -177,6 +181,12 @@ export class JobIndex implements JobStatusSource {
     }
     this.recordings.set(learnt.base, entry);
     this.prune(now);
+    if (!this.onChange) return;
+    try {
+      this.onChange(learnt.base, this.jobsOf(learnt.base));
+    } catch (err) {
+      this.log.error({ err }, 'job index listener threw');
+    }
   }
 
   private prune(now: number): void {

@@ -11,15 +11,25 @@ import { StreamRecorder } from './StreamRecorder.js';
 export interface GroupRecordingOptions {
   recordingsDir: string;
   log: Logger;
-  /** A publisher's files are complete (it left, or the recording stopped); paths relative to recordingsDir. */
-  onFinished(files: RecordingFiles): void;
+  /**
+   * A publisher's files are complete (it left, or the recording stopped): its last screen share and camera
+   * as one recording, then each earlier file alone; paths relative to recordingsDir. `key` is the one
+   * `onProgress` was given for this publisher.
+   */
+  onFinished(recordings: RecordingFiles[], key: string): void;
+  /** A publisher's files so far, each time one is created (some are still being written). */
+  onProgress?(recordings: RecordingFiles[], key: string): void;
   /** The RECORDING user was kicked (an op, or autokick): the owner stops the recording. */
   onKicked(): void;
 }
 
 /** What one publisher recorded while it was live: its last screen share and camera, and any earlier ones. */
 interface PublisherFiles {
+  /** Unique to this publisher in this recording (random hex). */
+  key: string;
   active: number;
+  /** The files created so far, in creation order. */
+  started: { slot: 'screen' | 'camera'; file: string }[];
   screen?: string;
   camera?: string;
   earlier: RecordingFiles[];
@@ -70,17 +80,23 @@ export class GroupRecording implements Client {
 
   pushStream(up: UpConnection): void {
     if (this.stopping || this.streams.has(up.id) || up.closed) return;
+    const pub = this.publisher(up.clientId);
     const rec = new StreamRecorder({
       stream: up,
-      createWriter: (tracks) => createRecordingFile(this.opts.recordingsDir, this.group.name, up.username, tracks),
+      createWriter: async (tracks) => {
+        const w = await createRecordingFile(this.opts.recordingsDir, this.group.name, up.username, tracks);
+        pub.started.push({ slot: slotOf(up), file: path.relative(this.opts.recordingsDir, w.path) });
+        this.opts.onProgress?.(inProgress(pub), pub.key);
+        return w;
+      },
       log: this.log,
     });
     if (!rec.recording) {
       void rec.close();
+      if (pub.active === 0) this.publishers.delete(up.clientId);
       return;
     }
     this.streams.set(up.id, rec);
-    const pub = this.publisher(up.clientId);
     pub.active++;
     up.once('close', () => this.endStream(up, rec));
   }
@@ -107,7 +123,7 @@ export class GroupRecording implements Client {
         pub.active--;
         if (file) {
           const rel = path.relative(this.opts.recordingsDir, file.path);
-          const slot = up.label === 'screenshare' ? 'screen' : 'camera';
+          const slot = slotOf(up);
           if (pub[slot]) pub.earlier.push({ [slot]: pub[slot] });
           pub[slot] = rel;
         }
@@ -118,13 +134,15 @@ export class GroupRecording implements Client {
 
   private finishPublisher(clientId: string, pub: PublisherFiles): void {
     this.publishers.delete(clientId);
-    if (pub.screen || pub.camera) this.opts.onFinished({ screen: pub.screen, camera: pub.camera });
-    for (const f of pub.earlier) this.opts.onFinished(f);
+    const recordings: RecordingFiles[] = [];
+    if (pub.screen || pub.camera) recordings.push({ screen: pub.screen, camera: pub.camera });
+    recordings.push(...pub.earlier);
+    this.opts.onFinished(recordings, pub.key);
   }
 
   private publisher(clientId: string): PublisherFiles {
     let pub = this.publishers.get(clientId);
-    if (!pub) this.publishers.set(clientId, (pub = { active: 0, earlier: [] }));
+    if (!pub) this.publishers.set(clientId, (pub = { key: randomBytes(12).toString('hex'), active: 0, started: [], earlier: [] }));
     return pub;
   }
 
@@ -132,4 +150,19 @@ export class GroupRecording implements Client {
     const tracked = p.catch((e: unknown) => this.log.error({ err: e }, 'recording failed')).finally(() => this.pending.delete(tracked));
     this.pending.add(tracked);
   }
+}
+
+function slotOf(up: UpConnection): 'screen' | 'camera' {
+  return up.label === 'screenshare' ? 'screen' : 'camera';
+}
+
+/** What `finishPublisher` would hand over if the publisher ended now: the last screen and camera, then the rest. */
+function inProgress(pub: PublisherFiles): RecordingFiles[] {
+  const last: RecordingFiles = {};
+  const earlier: RecordingFiles[] = [];
+  for (const { slot, file } of [...pub.started].reverse()) {
+    if (last[slot] === undefined) last[slot] = file;
+    else earlier.unshift({ [slot]: file });
+  }
+  return [last, ...earlier];
 }

@@ -3,6 +3,7 @@ import type { Logger } from '../../log.js';
 import { LecternError } from '../../errors.js';
 import { onRecordingFinished } from '../jobs/register.js';
 import type { RecordingFiles } from '../jobs/types.js';
+import type { PendingJobs } from '../jobs/pendingJobs.js';
 import type { JobQueue } from '../queue/index.js';
 import { GroupRecording } from './GroupRecording.js';
 import type { EventBus } from '../../webhooks/events.js';
@@ -12,7 +13,12 @@ export interface RecorderOptions {
   /** Where finished recordings go for finalize/composite/HLS/thumbnail; without one, files are only written. */
   queue?: JobQueue;
   log: Logger;
-  /** Called with each finished recording's files and the finalize job id (undefined if enqueuing failed). */
+  /**
+   * Where finished recordings go instead of straight to `queue`: written down, then enqueued until the queue
+   * takes them; recordings in progress are written down too (a killed server's are enqueued at its next start).
+   */
+  pending?: PendingJobs;
+  /** Without `pending`: called with each finished recording's files and the finalize job id (undefined if enqueuing failed). */
   onFinished?: (files: RecordingFiles, jobId: string | undefined) => void;
   /** recording_started / recording_finished go here (webhooks). */
   events?: EventBus;
@@ -20,8 +26,9 @@ export interface RecorderOptions {
 
 /**
  * The server's recorder: `groupaction record` / `unrecord` start and stop a GroupRecording; each finished
- * publisher's files are enqueued for the egress jobs. If the queue is down (a Redis outage) the files stay
- * as written and playable, and the failure is logged.
+ * publisher's files are enqueued for the egress jobs, through `pending` when there is one (kept on disk
+ * and retried until the queue takes them). Without it, if the queue is down the files stay as written and
+ * playable, and the failure is logged.
  */
 export class Recorder {
   private readonly active = new Map<Group, GroupRecording>();
@@ -45,7 +52,11 @@ export class Recorder {
     const rec = new GroupRecording(group, {
       recordingsDir: this.opts.recordingsDir,
       log: this.opts.log,
-      onFinished: (files) => this.finished(files),
+      onFinished: (recordings, key) => {
+        if (this.opts.pending) this.opts.pending.finished(key, recordings);
+        else for (const files of recordings) this.finished(files);
+      },
+      ...(this.opts.pending ? { onProgress: (recordings: RecordingFiles[], key: string) => this.opts.pending!.recordingProgress(key, recordings) } : {}),
       onKicked: () => {
         if (this.active.get(group) === rec) void this.stop(group);
       },
