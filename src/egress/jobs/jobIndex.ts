@@ -77,7 +77,7 @@ export class JobIndex implements JobStatusSource {
     this.maxRecordings = Math.max(1, opts.maxRecordings ?? 1000);
     this.forgetAfterMs = opts.forgetAfterMs ?? 24 * 3600_000;
     this.now = opts.now ?? Date.now;
-    this.log = (opts.log ?? silentLogger).child({ component: 'job-index' });
+    this.log = (opts.log ?? silentLogger).child({ part: 'job-index' }); // its parent names the component (egress)
     this.onChange = opts.onChange;
     this.unsubscribe = queue.onEvent((e) => this.onEvent(e));
   }
