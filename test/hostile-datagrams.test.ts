@@ -13,14 +13,8 @@ import dgram from 'node:dgram';
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HANGING_RTP, inputs, makers } from './fuzz/inputs.js';
-import { startLoopbackStun, type LoopbackStun } from './helpers/loopbackStun.js';
-import { MediaClient } from './helpers/MediaClient.js';
-import { createPublisherPeer, startTestMedia, type PublisherPeer, type TestMedia } from './helpers/mediaSource.js';
-import { startServerProcess, type ServerProcess } from './helpers/serverProcess.js';
-import { LECTURE_GROUP } from './helpers/testServer.js';
-import { sleep, waitFor, waitUntil } from './helpers/wait.js';
-
-const TOKEN = 'hostile-datagrams-metrics';
+import { startProcessLecture, type ProcessLecture } from './helpers/processLecture.js';
+import { sleep, waitUntil } from './helpers/wait.js';
 
 /** UDP ports bound by sockets of process `pid`, IPv4 or IPv6 (its socket inodes, found in /proc/net/udp*). */
 function udpPortsOf(pid: number): number[] {
@@ -53,67 +47,31 @@ describe.each([
   ['viewers on the main thread', []],
   ['viewers on a forwarding thread', ['--forward-threads', '1']],
 ])('hostile datagrams at the media ports during a lecture, %s', (_label, args) => {
-  let stun: LoopbackStun;
-  let server: ServerProcess;
-  let media: TestMedia;
-  let teacher: MediaClient;
-  let viewers: MediaClient[] = [];
-  let pub: PublisherPeer;
-  let streamId: string;
+  let lecture: ProcessLecture;
   let sprayer: dgram.Socket;
   /** The source port of each datagram the sprayer received. */
   const answers: number[] = [];
-  const stops: (() => void)[] = [];
 
   beforeAll(async () => {
-    stun = await startLoopbackStun();
-    server = await startServerProcess({ groups: { lecture: LECTURE_GROUP }, config: { metricsToken: TOKEN }, args });
-    media = await startTestMedia();
-    teacher = await MediaClient.join({ url: server.wsUrl, group: 'lecture', username: 'teacher', password: 'pw', stunPort: stun.port });
-    viewers = await Promise.all(
-      ['ann', 'bob'].map((username) => MediaClient.join({ url: server.wsUrl, group: 'lecture', username, stunPort: stun.port })),
-    );
-    for (const v of viewers) v.request();
-    pub = createPublisherPeer({ stunPort: stun.port });
-    stops.push(media.onVideo((rtp) => pub.sendVideo(rtp)), media.onAudio((rtp) => pub.sendAudio(rtp)));
-    streamId = await teacher.publish('camera', pub);
-    await pub.connected();
-    for (const v of viewers) {
-      await waitFor(() => (v.streams.get(streamId)?.viewer.video.length ?? 0) >= 10, 30_000, `video at ${v.username}`);
-    }
+    lecture = await startProcessLecture(args);
     sprayer = dgram.createSocket('udp4');
     sprayer.on('message', (_m, rinfo) => answers.push(rinfo.port));
     await new Promise<void>((r) => sprayer.bind(0, '127.0.0.1', r));
   }, 90_000);
 
   afterAll(async () => {
-    for (const stop of stops) stop();
     sprayer?.close();
-    await Promise.all([teacher, ...viewers].map((c) => c?.close()));
-    await pub?.close();
-    await media?.close();
-    await server?.stop();
-    await stun?.close();
+    await lecture?.close();
   });
-
-  const received = () =>
-    viewers.map((v) => {
-      const s = v.streams.get(streamId)!.viewer;
-      return { audio: s.audio.length, video: s.video.length };
-    });
-
-  /** Resolves once every viewer has received `n` more audio and video packets than in `before`. */
-  const moreMedia = (before: ReturnType<typeof received>, n: number, what: string) =>
-    waitFor(() => received().every((r, i) => r.audio >= before[i]!.audio + n && r.video >= before[i]!.video + n), 20_000, what);
 
   const send = (b: Buffer, port: number) => new Promise<void>((r) => sprayer.send(b, port, '127.0.0.1', () => r()));
 
-  /** `.status`, with a generous limit: a server that stopped serving fails here instead of hanging the test. */
-  const status = async () => (await fetch(`${server.url}/group/lecture/.status`, { signal: AbortSignal.timeout(10_000) })).status;
-
   /** lectern_dropped_datagrams_total, by guard. */
   const dropped = async (): Promise<Record<string, number>> => {
-    const res = await fetch(`${server.url}/metrics`, { headers: { Authorization: `Bearer ${TOKEN}` }, signal: AbortSignal.timeout(10_000) });
+    const res = await fetch(`${lecture.server.url}/metrics`, {
+      headers: { Authorization: `Bearer ${lecture.metricsToken}` },
+      signal: AbortSignal.timeout(10_000),
+    });
     const out: Record<string, number> = {};
     for (const m of (await res.text()).matchAll(/^lectern_dropped_datagrams_total\{guard="(\w+)"\} (\d+)$/gm)) out[m[1]!] = Number(m[2]);
     return out;
@@ -124,24 +82,24 @@ describe.each([
     [...new Set(pcs.flatMap((pc) => candidatePorts(pc.remoteDescription?.sdp)))];
 
   it("the reported 55-byte datagram at the publisher's and a viewer's media port changes nothing", async () => {
-    const [publisherPort] = serverPortsOf([pub.pc]);
-    const [viewerPort] = serverPortsOf([viewers[0]!.streams.get(streamId)!.viewer.pc]);
+    const [publisherPort] = serverPortsOf([lecture.pub.pc]);
+    const [viewerPort] = serverPortsOf([lecture.viewers[0]!.streams.get(lecture.streamId)!.viewer.pc]);
     expect(publisherPort).toBeGreaterThan(0);
     expect(viewerPort).toBeGreaterThan(0);
-    const before = received();
+    const before = lecture.received();
     const droppedBefore = await dropped();
     for (let i = 0; i < 5; i++) {
       await send(HANGING_RTP, publisherPort!);
       await send(HANGING_RTP, viewerPort!);
     }
-    expect(await status()).toBe(200);
-    await moreMedia(before, 20, 'media after the datagram');
+    expect(await lecture.status()).toBe(200);
+    await lecture.moreMedia(before, 20, 'media after the datagram');
     expect((await dropped()).malformed).toBeGreaterThanOrEqual((droppedBefore.malformed ?? 0) + 1);
   });
 
   it('a spray of malformed and unauthenticated datagrams at every port of the server is dropped while the lecture goes on', async () => {
-    const ports = udpPortsOf(server.pid);
-    const peerPorts = serverPortsOf([pub.pc, ...viewers.map((v) => v.streams.get(streamId)!.viewer.pc)]);
+    const ports = udpPortsOf(lecture.server.pid);
+    const peerPorts = serverPortsOf([lecture.pub.pc, ...lecture.viewers.map((v) => v.streams.get(lecture.streamId)!.viewer.pc)]);
     expect(ports).toEqual(expect.arrayContaining(peerPorts));
     expect(ports.length).toBeGreaterThan(peerPorts.length); // and the live-HLS WHEP pair's
     // which port answers a plain binding request without credentials: the loopback STUN responder, if any
@@ -154,13 +112,13 @@ describe.each([
 
     const spray = inputs(0x5eed, 4000, [makers.rtp, makers.rtcp, makers.stun, makers.dtls, makers.noise]);
     const droppedBefore = total(await dropped());
-    const before = received();
+    const before = lecture.received();
 
     let statusChecks = 0;
     let spraying = true;
     const statusLoop = (async () => {
       while (spraying) {
-        expect(await status()).toBe(200);
+        expect(await lecture.status()).toBe(200);
         statusChecks++;
         await sleep(200);
       }
@@ -178,7 +136,7 @@ describe.each([
     spraying = false;
     await statusLoop;
 
-    await moreMedia(before, 50, 'media during and after the spray');
+    await lecture.moreMedia(before, 50, 'media during and after the spray');
     expect(statusChecks).toBeGreaterThan(0);
     // UDP on loopback may lose some under load: most arrived, and each was dropped at most once (forwarding
     // threads report their counters every second)

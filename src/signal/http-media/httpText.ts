@@ -16,20 +16,31 @@ export function requireMediaType(req: IncomingMessage, type: string): void {
   }
 }
 
-/** The request body as UTF-8 text; 413 beyond BODY_LIMIT. */
+/**
+ * The request body as UTF-8 text; 413 beyond BODY_LIMIT, said before the body is read when its length is
+ * declared. The rest of an oversized body is read and dropped, so that the 413 reaches the client (destroying
+ * the socket would cut the answer off; node's request timeout bounds a body that never ends).
+ */
 export function readBody(req: IncomingMessage): Promise<string> {
+  const tooLarge = () => new HttpError(413, 'too-large', `the body is larger than ${BODY_LIMIT} bytes`);
+  if (Number(req.headers['content-length']) > BODY_LIMIT) {
+    req.resume();
+    return Promise.reject(tooLarge());
+  }
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    req.on('data', (chunk: Buffer) => {
+    const onData = (chunk: Buffer): void => {
       size += chunk.length;
       if (size > BODY_LIMIT) {
-        reject(new HttpError(413, 'too-large', 'the body is too large'));
-        req.destroy();
+        req.off('data', onData);
+        req.resume();
+        reject(tooLarge());
         return;
       }
       chunks.push(chunk);
-    });
+    };
+    req.on('data', onData);
     req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
     req.on('error', (err) => reject(new HttpError(400, 'bad-body', `cannot read the body: ${err.message}`)));
   });
