@@ -386,17 +386,31 @@ describe('recording a lecture', () => {
     }, 120_000);
   });
 
+  /** A `jobs/worker.ts` process on `url`, once it says it is ready. */
+  async function startWorkerProcess(url: string, recordings: string): Promise<ChildProcess> {
+    let output = '';
+    const child = spawn(process.execPath, ['--import', 'tsx', 'jobs/worker.ts', '--redis', url, '--recordings', recordings], {
+      cwd: path.join(import.meta.dirname, '..'),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout!.setEncoding('utf8').on('data', (c: string) => (output += c));
+    child.stderr!.setEncoding('utf8').on('data', (c: string) => (output += c));
+    await waitFor(() => output.includes('lectern worker ready'), 30_000, 'the worker to start');
+    return child;
+  }
+
   describe('with Redis: the server enqueues, a worker process runs the jobs', () => {
     let redis: ChildProcess | undefined;
     let worker: ChildProcess | undefined;
     let proc: ServerProc | undefined;
     let l: Awaited<ReturnType<typeof lecture>> | undefined;
 
-    afterAll(async () => {
+    afterEach(async () => {
       await l?.close().catch(() => undefined);
       if (proc) await stopServerProcess(proc);
       worker?.kill('SIGKILL');
       if (redis) await stopRedis(redis);
+      [l, proc, worker, redis] = [undefined, undefined, undefined, undefined];
     });
 
     it("the recording's composite is made by a worker in another process", async () => {
@@ -406,14 +420,7 @@ describe('recording a lecture', () => {
       redis = await spawnRedis(Number(new URL(url).port));
       proc = await startServerProcess('lecture', GROUP, ['--redis', url]);
       const recordings = path.join(proc.dir, 'recordings');
-      let output = '';
-      worker = spawn(process.execPath, ['--import', 'tsx', 'jobs/worker.ts', '--redis', url, '--recordings', recordings], {
-        cwd: path.join(import.meta.dirname, '..'),
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      worker.stdout!.setEncoding('utf8').on('data', (c: string) => (output += c));
-      worker.stderr!.setEncoding('utf8').on('data', (c: string) => (output += c));
-      await waitFor(() => output.includes('lectern worker ready'), 30_000, 'the worker to start');
+      worker = await startWorkerProcess(url, recordings);
 
       l = await lecture(`ws://127.0.0.1:${proc.port}/ws`, stun, media);
       await l.record();
@@ -426,35 +433,15 @@ describe('recording a lecture', () => {
       const d = await decodeFile(mp4);
       expect(d.errors).toEqual([]);
     }, 150_000);
-  });
-  describe('with Redis down when the recording ends', () => {
-    let redis: ChildProcess | undefined;
-    let worker: ChildProcess | undefined;
-    let proc: ServerProc | undefined;
-    let l: Awaited<ReturnType<typeof lecture>> | undefined;
 
-    afterAll(async () => {
-      await l?.close().catch(() => undefined);
-      if (proc) await stopServerProcess(proc);
-      worker?.kill('SIGKILL');
-      if (redis) await stopRedis(redis);
-    });
-
-    it('the finalize that Redis refused is kept on disk, retried, and its jobs run once Redis is back, without a restart', async () => {
+    it('with Redis down when the recording ends: the finalize that Redis refused is kept on disk, retried, and its jobs run once Redis is back, without a restart', async () => {
       // A Redis of its own, on a free port, that this test stops and starts (never the machine's shared one).
       const port = await freePort();
       const url = `redis://127.0.0.1:${port}`;
       redis = await spawnRedis(port);
       proc = await startServerProcess('lecture', GROUP, ['--redis', url]);
       const recordings = path.join(proc.dir, 'recordings');
-      let output = '';
-      worker = spawn(process.execPath, ['--import', 'tsx', 'jobs/worker.ts', '--redis', url, '--recordings', recordings], {
-        cwd: path.join(import.meta.dirname, '..'),
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      worker.stdout!.setEncoding('utf8').on('data', (c: string) => (output += c));
-      worker.stderr!.setEncoding('utf8').on('data', (c: string) => (output += c));
-      await waitFor(() => output.includes('lectern worker ready'), 30_000, 'the worker to start');
+      worker = await startWorkerProcess(url, recordings);
 
       l = await lecture(`ws://127.0.0.1:${proc.port}/ws`, stun, media);
       await l.record();
