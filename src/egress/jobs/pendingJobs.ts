@@ -84,7 +84,7 @@ export class PendingJobs {
     this.dir = path.join(opts.recordingsDir, PENDING_DIR);
     this.firstRetryMs = opts.firstRetryMs ?? 1000;
     this.maxRetryMs = opts.maxRetryMs ?? 30_000;
-    this.log = opts.log.child({ component: 'pending-jobs' });
+    this.log = opts.log.child({ part: 'pending-jobs' }); // its parent names the component (egress)
   }
 
   /** Entries waiting for their chain (tests, metrics). */
