@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { decodeFile } from '../../../test/helpers/decode.js';
 import { vint } from './ebml.js';
 import { recordingFileName } from './recordingFile.js';
 import { vp8KeyframeSize, WebmWriter } from './WebmWriter.js';
@@ -61,5 +62,16 @@ describe('WebmWriter', () => {
     expect(fs.statSync(file).size).toBeGreaterThan(headerOnly); // the first second's cluster is on disk
     expect(await w.close()).toBe(1100);
     expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+  });
+
+  it("keeps each track's times strictly increasing when a frame comes late: ffmpeg reads it without an error", async () => {
+    const file = path.join(dir, 'late.webm');
+    const w = await WebmWriter.create(file, [{ kind: 'audio', codec: 'opus' }]);
+    const opus = () => Buffer.from([0xfc, 0xff, 0xfe]); // one 20 ms frame of silence
+    for (const t of [0, 20, 40, 60, 50, 60, 80, 100, 100, 120, 30, 140, 160]) w.write(0, t, false, opus());
+    await w.close();
+    const decoded = await decodeFile(file);
+    expect(decoded.errors).toEqual([]);
+    expect(decoded.code).toBe(0);
   });
 });

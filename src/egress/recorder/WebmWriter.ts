@@ -76,14 +76,17 @@ export class WebmWriter {
 
   /**
    * Adds one frame of track `track` (an index into the tracks given to `create`) at `timeMs` from the start
-   * of the recording. Frames should come in time order; one earlier than its cluster is placed at the
-   * cluster's start.
+   * of the recording. Frames should come in time order; one earlier than its track's last frame is placed
+   * just after it, one earlier than its cluster at the cluster's start.
    */
   write(track: number, timeMs: number, keyframe: boolean, data: Buffer): void {
     if (this.closed) return;
     const kind = this.tracks[track]?.kind;
     if (!kind) throw new RangeError(`no track ${track}`);
-    let time = Math.max(0, Math.round(timeMs));
+    const last = this.last[track]!;
+    // A track's blocks are strictly increasing in time (players and ffmpeg refuse a dts that does not move on):
+    // a frame that completes late, after a later one (a retransmission), goes right after its track's last.
+    let time = Math.max(0, Math.round(timeMs), last.time + 1);
     if (
       this.cluster.length > 0 &&
       ((kind === 'video' && keyframe) || time - this.clusterStart >= MAX_CLUSTER_MS || time - this.clusterStart > MAX_BLOCK_OFFSET_MS)
@@ -95,9 +98,8 @@ export class WebmWriter {
       this.cluster.push(uint(ID.Timestamp, time));
     }
     time = Math.max(time, this.clusterStart);
-    const last = this.last[track]!;
-    if (last.time >= 0 && time > last.time) last.delta = time - last.time;
-    last.time = Math.max(last.time, time);
+    if (last.time >= 0) last.delta = time - last.time;
+    last.time = time;
     const head = Buffer.alloc(3);
     head.writeInt16BE(time - this.clusterStart, 0);
     head[2] = keyframe || kind === 'audio' ? 0x80 : 0;
