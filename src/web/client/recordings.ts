@@ -1,8 +1,9 @@
 /**
  * The recordings page (`/recordings/<g>/`, served by src/web/recordings with a plain table as fallback):
- * one card per recording with its thumbnail, the progress of its jobs (the JSON listing, polled every
- * 2 s), a player for the composite replay (`<rec>.hls/index.m3u8`, through hls.js, loaded on first play)
- * and download and delete buttons for its files.
+ * one card per recorded lecture (the listing's `lectures`, polled every 2 s) titled with the group's
+ * displayName and the local date and time, with its thumbnail, presenter, duration, the progress of its jobs,
+ * a player for the composite replay (`<id>.hls/index.m3u8`, through hls.js, loaded on first play), named
+ * downloads and, for those who may delete, a delete step (with a confirmation) below them.
  */
 import { h } from './dom.js';
 import { chooseLanguage, pickStrings, type Strings } from './strings.js';
@@ -25,9 +26,26 @@ interface FileEntry {
   replay?: string;
   jobs: Partial<Record<string, JobStatus>>;
 }
+interface LectureFile {
+  name: string;
+  role: string;
+  size: number;
+}
+interface Lecture {
+  id: string;
+  start: string;
+  presenter?: string;
+  duration?: number;
+  replay?: string;
+  thumbnail?: string;
+  files: LectureFile[];
+  jobs: Partial<Record<string, JobStatus>>;
+}
 interface Listing {
   group: string;
+  displayName?: string;
   files: FileEntry[];
+  lectures?: Lecture[];
   mayDelete?: boolean;
 }
 
@@ -51,23 +69,6 @@ export function formatDuration(seconds: number): string {
   return hh > 0 ? `${hh}:${String(mm).padStart(2, '0')}:${ss}` : `${mm}:${ss}`;
 }
 
-/** Files grouped by the recording they belong to, newest recording first, the MP4 first within one. */
-function byRecording(files: FileEntry[]): Map<string, FileEntry[]> {
-  const out = new Map<string, FileEntry[]>();
-  const sorted = [...files].sort((a, b) => (a.mtime < b.mtime ? 1 : a.mtime > b.mtime ? -1 : 0));
-  for (const f of sorted) {
-    if (f.name === f.thumbnail || f.name === `${f.recording}.jpg`) {
-      if (!out.has(f.recording)) out.set(f.recording, []);
-      continue; // a thumbnail is shown, not offered for download
-    }
-    const list = out.get(f.recording) ?? [];
-    list.push(f);
-    out.set(f.recording, list);
-  }
-  for (const list of out.values()) list.sort((a, b) => Number(b.name.endsWith('.mp4')) - Number(a.name.endsWith('.mp4')));
-  return out;
-}
-
 class Player {
   readonly el: HTMLElement;
   readonly video: HTMLVideoElement;
@@ -82,9 +83,9 @@ class Player {
     this.el = h('section', { class: 'replay-player', 'aria-labelledby': 'player-h', hidden: true }, this.title, this.video, this.error);
   }
 
-  async play(recording: string, url: string): Promise<void> {
+  async play(title: string, url: string): Promise<void> {
     this.el.hidden = false;
-    this.title.textContent = `${this.t.replay}: ${recording}`;
+    this.title.textContent = `${this.t.replay}: ${title}`;
     this.error.textContent = '';
     this.hls?.destroy();
     this.hls = undefined;
@@ -119,6 +120,7 @@ function main(): void {
   const plain = root.querySelector('main');
   document.title = t.recordingsTitle(group);
 
+  const heading = h('h1', {}, t.recordingsTitle(group));
   const groupHref = `/group/${group.split('/').map(encodeURIComponent).join('/')}/`;
   const status = h('p', { class: 'recordings-status', role: 'status', 'aria-live': 'polite' });
   const list = h('ul', { class: 'recordings-list', 'aria-labelledby': 'recordings-h' });
@@ -130,7 +132,7 @@ function main(): void {
     h('section', { 'aria-labelledby': 'recordings-h' }, h('h2', { id: 'recordings-h' }, t.recordingsLink), status, list),
   );
   root.replaceChildren(
-    h('header', {}, h('h1', {}, t.recordingsTitle(group)), h('a', { href: groupHref, class: 'back' }, t.backToGroup)),
+    h('header', {}, heading, h('a', { href: groupHref, class: 'back' }, t.backToGroup)),
     live,
   );
   // Kept for its delete forms if the JSON cannot be had; hidden once the live list shows.
@@ -140,25 +142,24 @@ function main(): void {
   }
 
   const cards = new Map<string, { li: HTMLLIElement; key: string }>();
+  const when = new Intl.DateTimeFormat(lang, { dateStyle: 'long', timeStyle: 'short' });
+  let mayDelete = false;
+  let title = group;
 
-  function jobsOf(files: FileEntry[]): Partial<Record<string, JobStatus>> {
-    return files.find((f) => Object.keys(f.jobs).length > 0)?.jobs ?? {};
-  }
+  function card(lecture: Lecture): HTMLLIElement {
+    const li = h('li', { class: 'recording', 'data-recording': lecture.id });
+    const started = new Date(lecture.start);
+    const heading = `${title} — ${Number.isNaN(started.getTime()) ? lecture.start : when.format(started)}`;
+    if (lecture.thumbnail) li.append(h('img', { class: 'thumbnail', src: encodeURIComponent(lecture.thumbnail), alt: '', width: '160' }));
+    li.append(h('h3', {}, heading));
+    const facts = h('p', { class: 'facts' });
+    if (lecture.presenter) facts.append(t.presentedBy(lecture.presenter));
+    if (lecture.duration !== undefined) facts.append(lecture.presenter ? ' · ' : '', h('span', { class: 'duration' }, formatDuration(lecture.duration)));
+    if (facts.childNodes.length > 0) li.append(facts);
 
-  function card(recording: string, files: FileEntry[], all: FileEntry[]): HTMLLIElement {
-    const li = h('li', { class: 'recording', 'data-recording': recording });
-    const withExtras = all.filter((f) => f.recording === recording);
-    const thumb = withExtras.find((f) => f.thumbnail)?.thumbnail;
-    if (thumb) li.append(h('img', { class: 'thumbnail', src: `${encodeURIComponent(thumb)}`, alt: '', width: '160' }));
-    const heading = h('h3', {}, recording);
-    const duration = files.find((f) => f.duration !== undefined)?.duration;
-    if (duration !== undefined) heading.append(' ', h('span', { class: 'duration' }, `(${formatDuration(duration)})`));
-    li.append(heading);
-
-    const jobs = jobsOf(withExtras);
     const jobList = h('ul', { class: 'jobs' });
     for (const name of JOB_ORDER) {
-      const job = jobs[name];
+      const job = lecture.jobs[name];
       if (!job) continue;
       const label = `${t.jobLabel(name)}: ${t.jobState(job.state)}`;
       const bar = h('progress', { max: '100', value: String(Math.round(job.progress)), 'aria-label': t.jobLabel(name) });
@@ -168,59 +169,96 @@ function main(): void {
     }
     if (jobList.childElementCount > 0) li.append(jobList);
 
-    const replay = withExtras.find((f) => f.replay)?.replay;
-    if (replay) {
-      const play = h('button', { type: 'button', class: 'play-replay' }, t.playReplay(recording));
-      play.addEventListener('click', () => void player.play(recording, new URL(replay.split('/').map(encodeURIComponent).join('/'), window.location.href).pathname));
+    if (lecture.replay) {
+      const replay = lecture.replay;
+      const play = h('button', { type: 'button', class: 'play-replay' }, t.playReplay(heading));
+      play.addEventListener('click', () => void player.play(heading, new URL(replay.split('/').map(encodeURIComponent).join('/'), window.location.href).pathname));
       li.append(play);
     }
-    const downloads = h('ul', { class: 'downloads' });
-    for (const f of files) {
-      const href = encodeURIComponent(f.name);
-      const item = h('li', {}, h('a', { href, download: f.name }, t.downloadFile(f.name, formatSize(f.size))));
-      if (mayDelete) {
-        const del = h(
-          'form',
-          { method: 'post', action: './', class: 'delete' },
-          h('input', { type: 'hidden', name: 'q', value: 'delete' }),
-          h('input', { type: 'hidden', name: 'filename', value: f.name }),
-          h('button', { type: 'submit', 'aria-label': t.deleteFile(f.name) }, '✕'),
-        );
-        del.addEventListener('submit', (e) => {
-          if (!window.confirm(t.confirmDelete(f.name))) e.preventDefault();
-        });
-        item.append(' ', del);
-      }
-      downloads.append(item);
+    const downloads = h('ul', { class: 'downloads', 'aria-label': t.downloadsHeading });
+    for (const f of lecture.files) {
+      if (f.role === 'thumbnail') continue; // shown, not offered
+      const ext = (f.name.split('.').pop() ?? '').toUpperCase();
+      // No value for `download`: the server's Content-Disposition gives the readable name.
+      const link = h('a', { href: encodeURIComponent(f.name), download: '', 'data-role': f.role }, t.downloadRole(f.role, ext));
+      downloads.append(h('li', {}, link, ' ', h('span', { class: 'size' }, `(${formatSize(f.size)})`)));
     }
     li.append(downloads);
+
+    if (mayDelete) {
+      // Away from the downloads, and two steps: the button only opens the confirmation.
+      const zone = h('div', { class: 'delete-zone' });
+      const ask = h('button', { type: 'button', class: 'delete-lecture' }, t.deleteLecture);
+      const error = h('p', { class: 'error', role: 'alert' });
+      const question = h('p', {}, t.confirmDeleteLecture(heading, lecture.files.length));
+      const yes = h('button', { type: 'button', class: 'confirm-delete danger' }, t.confirmDeleteYes);
+      const no = h('button', { type: 'button', class: 'cancel-delete' }, t.cancel);
+      const confirmBox = h('div', { class: 'confirm', role: 'group', 'aria-label': t.deleteLecture, hidden: true }, question, yes, ' ', no);
+      ask.addEventListener('click', () => {
+        ask.hidden = true;
+        confirmBox.hidden = false;
+        no.focus();
+      });
+      no.addEventListener('click', () => {
+        confirmBox.hidden = true;
+        ask.hidden = false;
+        ask.focus();
+      });
+      yes.addEventListener('click', () => {
+        yes.disabled = true;
+        void deleteLecture(lecture)
+          .then(() => poll(false))
+          .catch((err: unknown) => {
+            error.textContent = t.deleteFailed(err instanceof Error ? err.message : String(err));
+            yes.disabled = false;
+          });
+      });
+      zone.append(ask, confirmBox, error);
+      li.append(zone);
+    }
     return li;
   }
 
-  let mayDelete = false;
+  /** Galène's delete, one file at a time (the MP4 takes its replay along); the composite goes last. */
+  async function deleteLecture(lecture: Lecture): Promise<void> {
+    const order = [...lecture.files].sort((a, b) => Number(a.role === 'composite') - Number(b.role === 'composite'));
+    for (const f of order) {
+      const res = await fetch('./', {
+        method: 'POST',
+        headers: { Accept: 'application/json', 'Content-Type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ q: 'delete', filename: f.name }).toString(),
+      });
+      if (!res.ok && res.status !== 404) throw new Error(`${res.status} ${(await res.text()).trim()}`);
+    }
+  }
 
   function render(listing: Listing): void {
-    if ((listing.mayDelete === true) !== mayDelete) {
-      // rebuild every card, with or without its delete buttons
+    const newTitle = listing.displayName || listing.group;
+    if ((listing.mayDelete === true) !== mayDelete || newTitle !== title) {
+      // rebuild every card, with or without its delete step
       for (const entry of cards.values()) entry.li.remove();
       cards.clear();
     }
     mayDelete = listing.mayDelete === true;
-    const groups = byRecording(listing.files);
-    status.textContent = groups.size === 0 ? t.noRecordings : '';
+    if (newTitle !== title) {
+      title = newTitle;
+      document.title = t.recordingsTitle(title);
+      heading.textContent = t.recordingsTitle(title);
+    }
+    const lectures = listing.lectures ?? [];
+    status.textContent = lectures.length === 0 ? t.noRecordings : '';
     const seen = new Set<string>();
     let previous: Element | null = null;
-    for (const [recording, files] of groups) {
-      seen.add(recording);
-      const all = listing.files.filter((f) => f.recording === recording);
-      const key = JSON.stringify(all);
-      let entry = cards.get(recording);
+    for (const lecture of lectures) {
+      seen.add(lecture.id);
+      const key = JSON.stringify(lecture);
+      let entry = cards.get(lecture.id);
       // Only a card whose data changed is rebuilt, so focus and the page stay put between polls.
       if (!entry || entry.key !== key) {
-        const li = card(recording, files, all);
+        const li = card(lecture);
         if (entry) entry.li.replaceWith(li);
         entry = { li, key };
-        cards.set(recording, entry);
+        cards.set(lecture.id, entry);
       }
       const expected: Element | null = previous ? previous.nextElementSibling : list.firstElementChild;
       if (expected !== entry.li) {
@@ -229,24 +267,25 @@ function main(): void {
       }
       previous = entry.li;
     }
-    for (const [recording, entry] of cards) {
-      if (seen.has(recording)) continue;
+    for (const [id, entry] of cards) {
+      if (seen.has(id)) continue;
       entry.li.remove();
-      cards.delete(recording);
+      cards.delete(id);
     }
   }
 
-  const poll = async (): Promise<void> => {
+  async function poll(again = true): Promise<void> {
     try {
       const res = await fetch(window.location.pathname, { headers: { Accept: 'application/json' }, cache: 'no-store' });
-      if (!res.ok) throw new Error(`${res.status} ${(await res.text()).trim()}`);
-      render((await res.json()) as Listing);
+      if (res.status === 401 || res.status === 403) status.textContent = t.recordingsRefused((await res.text()).trim());
+      else if (!res.ok) throw new Error(`${res.status} ${(await res.text()).trim()}`);
+      else render((await res.json()) as Listing);
     } catch (err) {
       status.textContent = t.recordingsLoadFailed(err instanceof Error ? err.message : String(err));
       if (plain && cards.size === 0) plain.hidden = false;
     }
-    setTimeout(() => void poll(), POLL_MS);
-  };
+    if (again) setTimeout(() => void poll(), POLL_MS);
+  }
   void poll();
   (window as unknown as { lecternRecordings: unknown }).lecternRecordings = { player };
 }

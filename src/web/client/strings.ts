@@ -68,8 +68,17 @@ const en = {
   playReplay: (rec: string) => `Play the replay of ${rec}`,
   replayUnsupported: 'This browser cannot play the replay; download the MP4 instead.',
   downloadFile: (name: string, size: string) => `Download ${name} (${size})`,
-  deleteFile: (name: string) => `Delete ${name}`,
-  confirmDelete: (name: string) => `Delete ${name} for good?`,
+  presentedBy: (user: string) => `Presented by ${user}`,
+  downloadsHeading: 'Downloads',
+  downloadRole: (role: string, ext: string) =>
+    ({ composite: `Lecture video (${ext})`, camera: `Camera (${ext})`, screen: `Screen (${ext})`, stream: `Recording (${ext})` })[role] ??
+    `File (${ext})`,
+  deleteLecture: 'Delete this lecture…',
+  confirmDeleteLecture: (title: string, n: number) => `Delete “${title}” and its ${n} file${n === 1 ? '' : 's'} for good? This cannot be undone.`,
+  confirmDeleteYes: 'Delete for good',
+  cancel: 'Cancel',
+  deleteFailed: (why: string) => `Could not delete: ${why}`,
+  recordingsRefused: (why: string) => `You may not see these recordings: ${why}`,
   jobLabel: (job: string) =>
     (({ finalize: 'Finalizing', composite: 'Lecture video', 'hls-vod': 'Replay', thumbnail: 'Thumbnail' }) as Record<string, string>)[job] ?? job,
   jobState: (state: string) =>
@@ -190,8 +199,18 @@ const fr: Strings = {
   playReplay: (rec: string) => `Lire la rediffusion de ${rec}`,
   replayUnsupported: 'Ce navigateur ne peut pas lire la rediffusion ; téléchargez plutôt le MP4.',
   downloadFile: (name: string, size: string) => `Télécharger ${name} (${size})`,
-  deleteFile: (name: string) => `Supprimer ${name}`,
-  confirmDelete: (name: string) => `Supprimer définitivement ${name} ?`,
+  presentedBy: (user: string) => `Présenté par ${user}`,
+  downloadsHeading: 'Téléchargements',
+  downloadRole: (role: string, ext: string) =>
+    ({ composite: `Vidéo du cours (${ext})`, camera: `Caméra (${ext})`, screen: `Écran (${ext})`, stream: `Enregistrement (${ext})` })[role] ??
+    `Fichier (${ext})`,
+  deleteLecture: 'Supprimer ce cours…',
+  confirmDeleteLecture: (title: string, n: number) =>
+    `Supprimer définitivement « ${title} » et ses ${n} fichier${n === 1 ? '' : 's'} ? C’est irréversible.`,
+  confirmDeleteYes: 'Supprimer définitivement',
+  cancel: 'Annuler',
+  deleteFailed: (why: string) => `Impossible de supprimer : ${why}`,
+  recordingsRefused: (why: string) => `Vous ne pouvez pas voir ces enregistrements : ${why}`,
   jobLabel: (job: string) =>
     (({ finalize: 'Finalisation', composite: 'Vidéo du cours', 'hls-vod': 'Rediffusion', thumbnail: 'Vignette' }) as Record<string, string>)[job] ?? job,
   jobState: (state: string) =>

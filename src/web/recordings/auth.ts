@@ -27,9 +27,12 @@ export async function checkRecordAccess(
   authorization: string | undefined,
 ): Promise<RecordingsAuth> {
   const creds = parseBasicAuth(authorization);
-  if (!creds) return { ok: false, status: 401, message: 'authentication required' };
+  const needs = desc.membersSeeRecordings
+    ? 'log in as a member of this group'
+    : 'log in as a user of this group with the record permission (or the group needs the option members-see-recordings)';
+  if (!creds) return { ok: false, status: 401, message: `authentication required: ${needs}` };
   const identity = await authorise(desc, group, creds);
-  if (!identity.ok) return { ok: false, status: 401, message: 'not authorised' };
+  if (!identity.ok) return { ok: false, status: 401, message: `not authorised (wrong user name or password): ${needs}` };
   const mayChange = identity.permissions.includes('record');
   if (!mayChange && !desc.membersSeeRecordings) {
     const who = identity.username || 'this user';

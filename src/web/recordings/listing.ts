@@ -3,6 +3,7 @@ import { basename, dirname, extname, join } from 'node:path';
 import type { JobStatusSource, RecordingJobs } from '../../egress/jobs/jobIndex.js';
 import { probeMedia, type MediaInfo } from '../../egress/ffmpeg/index.js';
 import type { Logger } from '../../log.js';
+import { groupLectures, type Lecture } from './lectures.js';
 import { isHiddenName } from './recordingsPath.js';
 
 export interface StreamEntry {
@@ -32,7 +33,11 @@ export interface FileEntry {
 
 export interface Listing {
   group: string;
+  /** The group's displayName, else its name: the title of its lectures. */
+  displayName?: string;
   files: FileEntry[];
+  /** The same files, one entry per recorded lecture, newest first. */
+  lectures: (Lecture & { jobs: RecordingJobs })[];
   /** Whether the user asking may delete (holds `record`); a read-only member may not. */
   mayDelete?: boolean;
 }
@@ -95,7 +100,7 @@ export async function listGroupFolder(opts: {
   probes: ProbeCache;
 }): Promise<Listing> {
   const { group, folder } = opts;
-  if (!folder) return { group, files: [] };
+  if (!folder) return { group, files: [], lectures: [] };
   const dirents = await readdir(folder, { withFileTypes: true });
   const visible = dirents.filter((d) => !isHiddenName(d.name));
   const names = new Set(visible.filter((d) => d.isFile()).map((d) => d.name));
@@ -144,5 +149,20 @@ export async function listGroupFolder(opts: {
   );
   const out = files.filter((f): f is FileEntry => f !== undefined);
   out.sort((a, b) => (a.mtime < b.mtime ? 1 : a.mtime > b.mtime ? -1 : a.name.localeCompare(b.name)));
-  return { group, files: out };
+  const inFolder = (name: string) => {
+    const known = opts.jobs?.baseOf(`${group}/${name}`);
+    return known && dirname(known) === group ? basename(known) : undefined;
+  };
+  const lectures = groupLectures(out, replays, inFolder);
+  // `recording` names the lecture too (a screen file grouped by its time span, once the jobs are forgotten).
+  const lectureOf = new Map(lectures.flatMap((l) => l.files.map((f) => [f.name, l] as const)));
+  for (const f of out) {
+    const l = lectureOf.get(f.name);
+    if (!l || l.id === f.recording) continue;
+    f.recording = l.id;
+    f.jobs = opts.jobs?.jobsOf(`${group}/${l.id}`) ?? {};
+    if (l.thumbnail && f.name !== l.thumbnail) f.thumbnail = l.thumbnail;
+    if (l.replay) f.replay = l.replay;
+  }
+  return { group, files: out, lectures: lectures.map((l) => ({ ...l, jobs: opts.jobs?.jobsOf(`${group}/${l.id}`) ?? {} })) };
 }

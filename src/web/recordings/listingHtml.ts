@@ -22,7 +22,7 @@ export function formatSize(bytes: number): string {
  * view (job progress, replay); the table stays the fallback.
  */
 export function listingHtml(listing: Listing, opts: { clientScript: boolean }): string {
-  const title = `Recordings of ${listing.group}`;
+  const title = `Recordings of ${listing.displayName || listing.group}`;
   const rows = listing.files
     .map((f) => {
       const href = encodeURIComponent(f.name);

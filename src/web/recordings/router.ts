@@ -6,6 +6,7 @@ import type { GroupDescription } from '../../config/GroupStore.js';
 import type { JobStatusSource } from '../../egress/jobs/jobIndex.js';
 import type { Logger } from '../../log.js';
 import { checkRecordAccess } from './auth.js';
+import { downloadName, parseRecorderName } from './lectures.js';
 import { listGroupFolder, ProbeCache } from './listing.js';
 import { listingHtml } from './listingHtml.js';
 import { fileInFolder, groupFolder, isHiddenName, parseRecordingsPath, RecordingsPathError } from './recordingsPath.js';
@@ -34,6 +35,9 @@ const CONTENT_TYPES: Readonly<Record<string, string>> = {
 export function contentTypeOf(name: string): string {
   return CONTENT_TYPES[extname(name).toLowerCase()] ?? 'application/octet-stream';
 }
+
+/** Files offered as downloads (Content-Disposition: attachment with a readable name). */
+const DOWNLOADS = new Set(['.webm', '.mkv', '.mp4']);
 
 const ACTIVE = new Set(['waiting', 'active', 'delayed']);
 
@@ -102,7 +106,11 @@ export function recordingsRouter(deps: RecordingsDeps, opts: { clientDir: string
         if (!auth.mayChange) return fail(res, 403, `${auth.username || 'this user'} may watch and download these recordings, not delete them (that needs the record permission)`);
         return remove(req, res, parsed.group, folder);
       }
-      const listing = { ...(await listGroupFolder({ group: parsed.group, folder, jobs: deps.jobs, probes })), mayDelete: auth.mayChange };
+      const listing = {
+        ...(await listGroupFolder({ group: parsed.group, folder, jobs: deps.jobs, probes })),
+        displayName: desc.displayName || parsed.group,
+        mayDelete: auth.mayChange,
+      };
       res.vary('Accept');
       if (wantsJson(req)) return void res.json(listing);
       const clientScript = fs.existsSync(join(opts.clientDir, 'recordings.js'));
@@ -113,6 +121,15 @@ export function recordingsRouter(deps: RecordingsDeps, opts: { clientDir: string
     const file = folder ? await fileInFolder(folder, parsed.file) : undefined;
     if (!file) return fail(res, 404, 'no such file');
     res.type(contentTypeOf(file));
+    if (!parsed.file.includes('/') && DOWNLOADS.has(extname(parsed.file).toLowerCase())) {
+      // Saved as `<displayName> – <date time>[ (camera|screen)].<ext>` rather than the recorder's time stamp.
+      const listing = await listGroupFolder({ group: parsed.group, folder, jobs: deps.jobs, probes });
+      const lecture = listing.lectures.find((l) => l.files.some((f) => f.name === parsed.file));
+      const role = lecture?.files.find((f) => f.name === parsed.file)?.role ?? 'other';
+      const start = parseRecorderName(lecture?.id ?? '')?.start ?? new Date(lecture?.start ?? Date.now());
+      res.attachment(downloadName(desc.displayName || parsed.group, start, role, extname(parsed.file)));
+      res.type(contentTypeOf(file));
+    }
     res.sendFile(file, { dotfiles: 'allow', acceptRanges: true, lastModified: true, cacheControl: false }, (err) => {
       if (!err) return;
       const { status, headers } = err as { status?: number; headers?: Record<string, string> };
