@@ -19,6 +19,8 @@ import { waitFor } from './helpers/wait.js';
 
 const SECRET = 'TOP-SECRET-OUTSIDE';
 const REC = '2024-05-06T10:11:12.345-op';
+/** A lecture of group `physics` (displayName "Physics 101"): the camera file REC and a screen share started 0.6 s later. */
+const SCREEN = '2024-05-06T10:11:12.950-op';
 
 let base = '';
 let recordings = '';
@@ -58,7 +60,13 @@ function raw(path: string, opts: { method?: string; headers?: Record<string, str
 const getJson = async (path: string, auth = OP) => {
   const res = await raw(path, { headers: { authorization: auth, accept: 'application/json' } });
   expect(res.status, res.text).toBe(200);
-  return JSON.parse(res.text) as { group: string; files: Record<string, unknown>[]; mayDelete?: boolean };
+  return JSON.parse(res.text) as {
+    group: string;
+    displayName?: string;
+    files: Record<string, unknown>[];
+    lectures: { id: string; start: string; presenter?: string; duration?: number; replay?: string; thumbnail?: string; files: { name: string; role: string }[]; jobs: Record<string, unknown> }[];
+    mayDelete?: boolean;
+  };
 };
 
 const group = (users: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
@@ -83,6 +91,7 @@ beforeAll(async () => {
       { 'members-see-recordings': true, 'wildcard-user': { password: { type: 'wildcard' }, permissions: 'observe' } },
     ),
   );
+  await writeFile(join(groups, 'physics.json'), JSON.stringify({ displayName: 'Physics 101', 'allow-recording': true, users: { op: { password: 'op-pw', permissions: 'op' } } }));
   await writeFile(join(outside, 'secret.txt'), SECRET);
   await writeFile(join(outside, 'secret.webm'), SECRET);
 
@@ -90,6 +99,9 @@ beforeAll(async () => {
   await runFfmpeg(testWebmArgs(join(recordings, 'lecture', `${REC}.webm`), { seconds: 3 }));
   await mkdir(join(recordings, 'course', 'week1'), { recursive: true });
   await copyFile(join(recordings, 'lecture', `${REC}.webm`), join(recordings, 'course', 'week1', 'week1.webm'));
+  await mkdir(join(recordings, 'physics'));
+  await copyFile(join(recordings, 'lecture', `${REC}.webm`), join(recordings, 'physics', `${REC}.webm`));
+  await runFfmpeg(testWebmArgs(join(recordings, 'physics', `${SCREEN}.webm`), { seconds: 2, audio: false, pattern: 'smptebars' }));
   await mkdir(join(recordings, 'open'));
   await copyFile(join(recordings, 'lecture', `${REC}.webm`), join(recordings, 'open', `${REC}.webm`));
   // What must never be listed or served, and what must never be reached.
@@ -105,8 +117,11 @@ beforeAll(async () => {
 
   const id = await onRecordingFinished(queue, { camera: `lecture/${REC}.webm` });
   await index.track(id);
+  // The physics lecture as the recorder hands it over: one publisher's camera and screen.
+  await index.track(await onRecordingFinished(queue, { camera: `physics/${REC}.webm`, screen: `physics/${SCREEN}.webm` }));
+  const done = (base: string) => index.jobsOf(base)['hls-vod']?.state === 'completed' && index.jobsOf(base).thumbnail?.state === 'completed';
   await waitFor(
-    () => index.jobsOf(`lecture/${REC}`)['hls-vod']?.state === 'completed' && index.jobsOf(`lecture/${REC}`).thumbnail?.state === 'completed',
+    () => done(`lecture/${REC}`) && done(`physics/${REC}`),
     120_000,
     'the finalize chain',
   );
@@ -122,7 +137,8 @@ describe('authentication', () => {
     const res = await raw('/recordings/lecture/');
     expect(res.status).toBe(401);
     expect(res.headers['www-authenticate']).toMatch(/^Basic realm="\/recordings\/lecture\/"/);
-    expect(res.text).toBe('authentication required\n');
+    // The refusal says what is needed.
+    expect(res.text).toBe('authentication required: log in as a user of this group with the record permission (or the group needs the option members-see-recordings)\n');
   });
 
   it('401 with a wrong password', async () => {
@@ -206,6 +222,41 @@ describe('listing', () => {
     expect(mp4.jobs).toEqual(webm.jobs);
   });
 
+  it('JSON: one lecture per recording, its camera and screen files together, titled with the displayName', async () => {
+    const listing = await getJson('/recordings/physics/');
+    expect(listing.displayName).toBe('Physics 101');
+    expect(listing.lectures).toHaveLength(1);
+    const lecture = listing.lectures[0]!;
+    expect(lecture).toMatchObject({ id: REC, presenter: 'op', replay: `${REC}.hls/index.m3u8`, thumbnail: `${REC}.jpg` });
+    // The recorder's file name is local time; the JSON gives the instant, for the browser to show in its own zone.
+    expect(lecture.start).toBe(new Date(2024, 4, 6, 10, 11, 12, 345).toISOString());
+    expect(lecture.duration).toBeGreaterThan(2.5);
+    expect(lecture.files.map((f) => [f.name, f.role])).toEqual([
+      [`${REC}.mp4`, 'composite'],
+      [`${REC}.webm`, 'camera'],
+      [`${SCREEN}.webm`, 'screen'],
+      [`${REC}.jpg`, 'thumbnail'],
+    ]);
+    const done = { state: 'completed', progress: 100 };
+    expect(lecture.jobs).toEqual({ finalize: done, composite: done, 'hls-vod': done, thumbnail: done });
+    // The per-file shape stays: the screen file names the lecture it belongs to.
+    expect(listing.files.find((f) => f.name === `${SCREEN}.webm`)?.recording).toBe(REC);
+    // The default group (no displayName) is titled with its name.
+    expect((await getJson('/recordings/lecture/')).displayName).toBe('lecture');
+  });
+
+  it('JSON: the lecture stays one entry when the job index no longer knows it (a restarted server)', async () => {
+    const fresh = await startRecordingsApp(join(base, 'groups'), recordings);
+    try {
+      const res = await fetch(`${fresh.url}/recordings/physics/`, { headers: { authorization: OP, accept: 'application/json' } });
+      const listing = (await res.json()) as Awaited<ReturnType<typeof getJson>>;
+      expect(listing.lectures.map((l) => l.id)).toEqual([REC]);
+      expect(listing.lectures[0]!.files.map((f) => f.role)).toEqual(['composite', 'camera', 'screen', 'thumbnail']);
+    } finally {
+      await fresh.close();
+    }
+  });
+
   it('HTML: links to the files, delete forms, no hidden or temp files, no links', async () => {
     const res = await raw('/recordings/lecture/', { headers: { authorization: OP, accept: 'text/html,*/*;q=0.8' } });
     expect(res.status).toBe(200);
@@ -230,6 +281,29 @@ describe('downloads', () => {
     expect(res.status).toBe(200);
     expect(res.headers['content-type']).toMatch(new RegExp(`^${type.replace(/[./]/g, '\\$&')}`));
     expect(res.body.equals(await readFile(join(recordings, 'lecture', name)))).toBe(true);
+  });
+
+  it('downloads are named after the group and the lecture time, with the stream they hold', async () => {
+    const nameOf = (header: string | undefined) => {
+      expect(header).toMatch(/^attachment; /);
+      const m = /filename\*=UTF-8''([^;]+)/.exec(header ?? '');
+      return m ? decodeURIComponent(m[1]!) : /filename="([^"]*)"/.exec(header ?? '')?.[1];
+    };
+    const get = (name: string) => raw(`/recordings/physics/${name.split('/').map(encodeURIComponent).join('/')}`, { headers: { authorization: OP, range: 'bytes=0-0' } });
+    expect(nameOf((await get(`${REC}.mp4`)).headers['content-disposition'])).toBe('Physics 101 – 2024-05-06 10-11.mp4');
+    expect(nameOf((await get(`${REC}.webm`)).headers['content-disposition'])).toBe('Physics 101 – 2024-05-06 10-11 (camera).webm');
+    const screen = await get(`${SCREEN}.webm`);
+    expect(screen.status).toBe(206);
+    expect(screen.headers['content-type']).toMatch(/^video\/webm/);
+    expect(nameOf(screen.headers['content-disposition'])).toBe('Physics 101 – 2024-05-06 10-11 (screen).webm');
+    // The ASCII fallback holds no quote, slash or control character.
+    expect(/filename="([^"]*)"/.exec(screen.headers['content-disposition'] ?? '')?.[1]).toMatch(/^[A-Za-z0-9 ._()?-]+$/);
+    // The replay and the thumbnail are shown in the page, not downloaded.
+    for (const shown of [`${REC}.jpg`, `${REC}.hls/index.m3u8`]) {
+      const res = await get(shown);
+      expect(res.status).toBe(206);
+      expect(res.headers['content-disposition']).toBeUndefined();
+    }
   });
 
   it('the replay playlist names segments that are served as video/mp2t', async () => {
