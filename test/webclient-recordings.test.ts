@@ -1,10 +1,11 @@
 /**
- * The recordings page in headless Chromium: a real WebM is listed, its jobs (the real finalize chain on an
- * InProcessQueue, started after the page opened) show up live through the page's polling, hls.js plays the
- * composite replay, and the MP4 download link downloads the file. Also: the group page links to the
- * recordings page for a user with `record` only.
+ * The recordings page in headless Chromium: a lecture's real camera and screen WebMs are one entry titled
+ * with the group's displayName, its jobs (the real finalize chain on an InProcessQueue, started after the page
+ * opened) show up live through the page's polling, hls.js plays the composite replay, the "Lecture video
+ * (MP4)" link downloads the file under a readable name, and deleting the lecture takes a confirmation.
+ * Also: the group page links to the recordings page for a user with `record` only.
  */
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
@@ -23,6 +24,8 @@ import { testWebmArgs } from './helpers/testWebm.js';
 const STEP_MS = 30_000;
 const CHAIN_MS = 150_000;
 const REC = '2024-05-06T10:11:12.345-op';
+/** The same lecture's screen share, started 0.6 s after the camera. */
+const SCREEN = '2024-05-06T10:11:12.950-op';
 
 describe('the recordings page', () => {
   let base = '';
@@ -44,9 +47,10 @@ describe('the recordings page', () => {
     await Promise.all([mkdir(join(recordings, 'lecture'), { recursive: true }), mkdir(groups)]);
     await writeFile(
       join(groups, 'lecture.json'),
-      JSON.stringify({ 'allow-recording': true, users: { op: { password: 'op-pw', permissions: 'op' } } }),
+      JSON.stringify({ displayName: 'Physics 101', 'allow-recording': true, users: { op: { password: 'op-pw', permissions: 'op' }, student: { password: 's-pw', permissions: 'present' } } }),
     );
     await runFfmpeg(testWebmArgs(join(recordings, 'lecture', `${REC}.webm`), { seconds: 4 }));
+    await runFfmpeg(testWebmArgs(join(recordings, 'lecture', `${SCREEN}.webm`), { seconds: 3, audio: false, pattern: 'smptebars', size: '640x360' }));
     app = await startRecordingsApp(groups, recordings);
     ({ url, queue, index, store } = app);
     browser = await launchBrowser();
@@ -63,19 +67,22 @@ describe('the recordings page', () => {
     if (base) await rm(base, { recursive: true, force: true });
   });
 
-  it('shows job progress live, plays the replay with hls.js and downloads the MP4', async () => {
+  it('one entry per lecture: job progress live, the replay with hls.js, named downloads, delete after a confirmation', async () => {
     const w = new PageWatch(await ctx.context.newPage(), 'recordings');
     watches.push(w);
     const { page } = w;
     const res = await page.goto(`${url}/recordings/lecture/`, { timeout: STEP_MS });
     expect(res?.status()).toBe(200);
-    await page.getByRole('heading', { name: 'Recordings of lecture' }).waitFor({ timeout: STEP_MS });
-    const card = page.locator(`li.recording[data-recording="${REC}"]`);
-    await card.getByRole('link', { name: new RegExp(`^Download ${REC}\\.webm`) }).waitFor({ timeout: STEP_MS });
-    await expect(card.getByRole('button', { name: `Play the replay of ${REC}` }).count()).resolves.toBe(0);
+    await page.getByRole('heading', { name: 'Recordings of Physics 101' }).waitFor({ timeout: STEP_MS });
+    const card = page.locator('li.recording');
+    // Before any job: the camera and screen files of the presenter are already one entry.
+    await card.getByRole('link', { name: 'Recording (WebM)' }).first().waitFor({ timeout: STEP_MS });
+    await expect(card.count()).resolves.toBe(1);
+    await expect(card.getByRole('link').count()).resolves.toBe(2);
+    await expect(card.getByRole('button', { name: /^Play the replay/ }).count()).resolves.toBe(0);
 
     // The recording ends now: the page learns of the jobs by polling, without a reload.
-    const id = await onRecordingFinished(queue, { camera: `lecture/${REC}.webm` });
+    const id = await onRecordingFinished(queue, { camera: `lecture/${REC}.webm`, screen: `lecture/${SCREEN}.webm` });
     await index.track(id);
     await card.locator('[data-job="hls-vod"][data-state="completed"]').waitFor({ timeout: CHAIN_MS });
     await card.locator('[data-job="thumbnail"][data-state="completed"]').waitFor({ timeout: CHAIN_MS });
@@ -83,13 +90,22 @@ describe('the recordings page', () => {
       await expect(card.locator(`[data-job="${job}"]`).getAttribute('data-state')).resolves.toBe('completed');
     }
     await expect(card.getByRole('progressbar', { name: 'Lecture video' }).getAttribute('value')).resolves.toBe('100');
+    await expect(card.count()).resolves.toBe(1);
+    expect(await card.getAttribute('data-recording')).toBe(REC);
+    // Titled with the displayName and the start in the browser's own locale and zone (en-US here), not the file name.
+    const title = (await card.locator('h3').textContent()) ?? '';
+    expect(title).toMatch(/^Physics 101 — May 6, 2024(,| at) 10:11/);
+    expect(title).not.toContain(REC);
+    await card.getByText('Presented by op').waitFor({ timeout: STEP_MS });
+    const links = await card.locator('.downloads a').allTextContents();
+    expect(links).toEqual(['Lecture video (MP4)', 'Camera (WebM)', 'Screen (WebM)']);
     const thumb = card.locator('img.thumbnail');
     await thumb.waitFor({ timeout: STEP_MS });
     await page.waitForFunction((el) => (el as HTMLImageElement).complete && (el as HTMLImageElement).naturalWidth > 0, await thumb.elementHandle(), { timeout: STEP_MS });
     await saveScreenshot(page, 'webclient-recordings-list');
 
     // The replay, through hls.js: Media Source (a blob: URL), and the video's clock advances.
-    await card.getByRole('button', { name: `Play the replay of ${REC}` }).click();
+    await card.getByRole('button', { name: /^Play the replay of Physics 101/ }).click();
     await page.waitForFunction(
       () => {
         const v = document.querySelector<HTMLVideoElement>('.replay-player video');
@@ -100,24 +116,57 @@ describe('the recordings page', () => {
     );
     await saveScreenshot(page, 'webclient-recordings-playing');
 
-    // The MP4 download link gives the file.
+    // The MP4 download link gives the file, named after the group and the lecture's time.
     const [download] = await Promise.all([
       page.waitForEvent('download', { timeout: STEP_MS }),
-      card.getByRole('link', { name: new RegExp(`^Download ${REC}\\.mp4`) }).click(),
+      card.getByRole('link', { name: 'Lecture video (MP4)' }).click(),
     ]);
-    // (Chromium turns the colons of the name into underscores.)
-    expect(download.suggestedFilename()).toBe(`${REC}.mp4`.replace(/:/g, '_'));
+    expect(download.suggestedFilename()).toBe('Physics 101 – 2024-05-06 10-11.mp4');
     expect(await download.failure()).toBeNull();
     const got = await readFile((await download.path())!);
     const want = await readFile(join(recordings, 'lecture', `${REC}.mp4`));
     expect(got.equals(want)).toBe(true);
+
+    // Delete: the button is below the downloads and only opens a confirmation; Cancel keeps everything.
+    const before = (await readdir(join(recordings, 'lecture'))).sort();
+    const del = card.getByRole('button', { name: 'Delete this lecture…' });
+    const box = (await card.locator('.downloads').boundingBox())!;
+    expect((await del.boundingBox())!.y).toBeGreaterThan(box.y + box.height);
+    await del.click();
+    const sure = card.getByRole('button', { name: 'Delete for good' });
+    await sure.waitFor({ timeout: STEP_MS });
+    await card.getByText('Delete “Physics 101 — ').waitFor({ timeout: STEP_MS });
+    await card.getByRole('button', { name: 'Cancel' }).click();
+    await del.waitFor({ timeout: STEP_MS });
+    // A poll goes by after Cancel: nothing was deleted.
+    await page.waitForResponse((r) => new URL(r.url()).pathname === '/recordings/lecture/' && r.request().method() === 'GET', { timeout: STEP_MS });
+    expect((await readdir(join(recordings, 'lecture'))).sort()).toEqual(before);
+    await del.click();
+    await sure.click();
+    await page.getByText('No recordings yet.').waitFor({ timeout: STEP_MS });
+    await expect(card.count()).resolves.toBe(0);
+    expect((await readdir(join(recordings, 'lecture'))).filter((n) => !n.startsWith('.'))).toEqual([]);
+    await expect(stat(join(recordings, 'lecture', `${REC}.hls`))).rejects.toThrow(/ENOENT/);
   }, 240_000);
+
+  it('refuses a user without record and says what is missing', async () => {
+    const other = await newLoopbackContext(browser);
+    try {
+      await other.context.setHTTPCredentials({ username: 'student', password: 's-pw' });
+      const page = await other.context.newPage();
+      const res = await page.goto(`${url}/recordings/lecture/`, { timeout: STEP_MS });
+      expect(res?.status()).toBe(403);
+      await page.getByText('needs the record permission, or "members-see-recordings": true in the group file').waitFor({ timeout: STEP_MS });
+    } finally {
+      await other.context.close();
+    }
+  });
 
   it('is in French with ?lang=fr and says when the listing cannot be read', async () => {
     const w = new PageWatch(await ctx.context.newPage(), 'recordings-fr');
     watches.push(w);
     await w.page.goto(`${url}/recordings/lecture/?lang=fr`, { timeout: STEP_MS });
-    await w.page.getByRole('heading', { name: 'Enregistrements de lecture' }).waitFor({ timeout: STEP_MS });
+    await w.page.getByRole('heading', { name: 'Enregistrements de Physics 101' }).waitFor({ timeout: STEP_MS });
     await w.page.getByRole('link', { name: 'Retour au groupe' }).waitFor({ timeout: STEP_MS });
     // The group goes away while the page is open: the next poll says so.
     const file = join(base, 'groups', 'lecture.json');

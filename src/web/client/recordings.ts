@@ -49,6 +49,12 @@ interface Listing {
   mayDelete?: boolean;
 }
 
+/** How a file's format is named to people: WebM, MP4... */
+function formatName(name: string): string {
+  const ext = (name.split('.').pop() ?? '').toLowerCase();
+  return ({ webm: 'WebM', mp4: 'MP4', mkv: 'MKV' } as Record<string, string>)[ext] ?? ext.toUpperCase();
+}
+
 export function formatSize(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`;
   const units = ['KiB', 'MiB', 'GiB', 'TiB'];
@@ -178,7 +184,7 @@ function main(): void {
     const downloads = h('ul', { class: 'downloads', 'aria-label': t.downloadsHeading });
     for (const f of lecture.files) {
       if (f.role === 'thumbnail') continue; // shown, not offered
-      const ext = (f.name.split('.').pop() ?? '').toUpperCase();
+      const ext = formatName(f.name);
       // No value for `download`: the server's Content-Disposition gives the readable name.
       const link = h('a', { href: encodeURIComponent(f.name), download: '', 'data-role': f.role }, t.downloadRole(f.role, ext));
       downloads.append(h('li', {}, link, ' ', h('span', { class: 'size' }, `(${formatSize(f.size)})`)));

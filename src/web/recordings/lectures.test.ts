@@ -52,6 +52,15 @@ describe('groupLectures', () => {
     expect(lectures[0]!.files.map((x) => x.role)).toEqual(['camera', 'screen']);
   });
 
+  it('before any job ran, the same presenter\'s overlapping files are already one lecture (roles unknown yet)', () => {
+    const lectures = groupLectures([f(`${screen}.webm`, 400), f(`${cam}.webm`, 600), f('2026-12-03T15:00:00.000-teacher.webm', 5)], new Set());
+    expect(lectures.map((l) => l.files.map((x) => [x.name, x.role]))).toEqual([
+      [['2026-12-03T15:00:00.000-teacher.webm', 'stream']],
+      [[`${cam}.webm`, 'stream'], [`${screen}.webm`, 'stream']],
+    ]);
+    expect(lectures[1]!.id).toBe(cam);
+  });
+
   it('a file not named by the recorder is its own entry, dated by its mtime', () => {
     const [l] = groupLectures([f('upload.mkv', 5)], new Set());
     expect(l).toMatchObject({ id: 'upload', start: '2026-12-03T14:10:00.000Z', duration: 5 });

@@ -93,6 +93,8 @@ export function groupLectures(files: GroupableFile[], replays: ReadonlySet<strin
     const d = Math.max(0, ...(stems.get(s) ?? []).filter((f) => STREAM_EXT.has(extOf(f.name))).map((f) => f.duration ?? 0));
     return { user: parsed.user, from: parsed.start.getTime(), to: parsed.start.getTime() + d * 1000 };
   };
+  const overlap = (a: ReturnType<typeof span>, b: ReturnType<typeof span>) =>
+    a !== undefined && b !== undefined && a.user === b.user && a.from <= b.to && b.from <= a.to;
   const owner = new Map<string, string>(); // stem -> base
   for (const b of bases) owner.set(b, b);
   for (const s of stems.keys()) {
@@ -103,11 +105,18 @@ export function groupLectures(files: GroupableFile[], replays: ReadonlySet<strin
       continue;
     }
     const mine = span(s);
-    const match = mine && [...bases].find((b) => {
-      const other = span(b);
-      return other !== undefined && other.user === mine.user && mine.from <= other.to && other.from <= mine.to;
-    });
-    owner.set(s, match || s);
+    const match = mine && [...bases].find((b) => overlap(mine, span(b)));
+    if (match) owner.set(s, match);
+  }
+  // Files no base claims (still recording, or their jobs not run yet): the same user's overlapping files are
+  // one lecture, named after the earliest until the jobs name its base.
+  const rest = [...stems.keys()].filter((s) => !owner.has(s)).sort();
+  for (const s of rest) {
+    if (owner.has(s)) continue;
+    owner.set(s, s);
+    const mine = span(s);
+    if (!mine) continue;
+    for (const other of rest) if (!owner.has(other) && overlap(mine, span(other))) owner.set(other, s);
   }
 
   const lectures = new Map<string, { stems: string[] }>();
@@ -124,7 +133,7 @@ export function groupLectures(files: GroupableFile[], replays: ReadonlySet<strin
       else if (ext === '.jpg') role = 'thumbnail';
       else if (STREAM_EXT.has(ext)) {
         // Two stream files: the base is the camera (the jobs name outputs after the camera), the other the screen.
-        if (streams.length === 2) role = stemOf(f.name) === id ? 'camera' : 'screen';
+        if (streams.length === 2 && bases.has(id)) role = stemOf(f.name) === id ? 'camera' : 'screen';
         else role = 'stream';
       }
       return { name: f.name, role, size: f.size };
