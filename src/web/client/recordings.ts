@@ -199,7 +199,7 @@ function main(): void {
       const question = h('p', {}, t.confirmDeleteLecture(heading, lecture.files.length));
       const yes = h('button', { type: 'button', class: 'confirm-delete danger' }, t.confirmDeleteYes);
       const no = h('button', { type: 'button', class: 'cancel-delete' }, t.cancel);
-      const confirmBox = h('div', { class: 'confirm', role: 'group', 'aria-label': t.deleteLecture, hidden: true }, question, yes, ' ', no);
+      const confirmBox = h('div', { class: 'confirm', role: 'group', 'aria-label': t.deleteLecture, hidden: true }, question, h('span', { class: 'confirm-buttons' }, yes, ' ', no));
       ask.addEventListener('click', () => {
         ask.hidden = true;
         confirmBox.hidden = false;
