@@ -4,7 +4,7 @@
  * prints the server's CPU per forwarded packet, packets forwarded per second, loss, join times and memory per
  * viewer; then it measures the hardware floor (bench/floorCore.ts) on the idle machine and divides.
  *
- *   npm run bench -- [--n 50,100,200] [--threads 0] [--seconds 10] [--mode count|werift] [--per-worker 25] [--burst 20]
+ *   npm run bench -- [--n 50,100,200] [--viewer stock,lean] [--threads 0] [--seconds 10] [--mode count|werift] [--per-worker 25] [--burst 20]
  *                    [--viewer-nice 19] [--settle 3] [--join-timeout 30] [--floor-packets 100000]
  *                    [--run-floor-packets 40000] [--video-bitrate 1.2M] [--video-size 960x540] [--timeout 840]
  *                    [--cpu-prof <dir>]
@@ -30,7 +30,11 @@
  * - the floor (bench/floorCore.ts): once at the end with everything of ours stopped (`floor`), and a shorter
  *   one right after each run (`floorAfterRun`, ffmpeg paused), which `ratio` uses: this shared machine's
  *   speed drifts over minutes, and the same-time pairing keeps the ratio steadier.
- * - viewers ('count' mode, the default) count SRTP packets from their cleartext RTP header without
+ * - viewers (`--viewer`, a list; each N runs once per kind): 'stock' (the default, bench/stockViewer.ts) are
+ *   plain werift 0.24.4 peers with werift's default settings (RTCP receiver reports, NACKs, REMB as werift
+ *   does them; ICE on 127.0.0.1 without STUN), counting what werift hands each track, per SSRC, by sequence
+ *   number. 'lean' (bench/leanViewer.ts) are patched, cheaper viewers for higher N:
+ * - lean viewers ('count' mode, the default) count SRTP packets from their cleartext RTP header without
  *   decrypting, so that the viewer processes, which share the two cores, take as little as possible; they
  *   send no NACKs or receiver reports. '--mode werift' runs werift's whole receive path instead.
  * - `--cpu-prof <dir>` runs the server under `node --cpu-prof` (<dir>/n<N>-t<threads>/, one .cpuprofile per
@@ -45,7 +49,7 @@ import { startLoopbackStun, type LoopbackStun } from '../test/helpers/loopbackSt
 import { MediaClient } from '../test/helpers/MediaClient.js';
 import { createPublisherPeer, startTestMedia, type PublisherPeer, type TestMedia } from '../test/helpers/mediaSource.js';
 import { killChildrenOnExit, runMain } from './children.js';
-import type { Counts, JoinTiming, SeqRange, ViewerMode } from './fanoutProtocol.js';
+import type { Counts, JoinTiming, SeqRange, ViewerKind, ViewerMode } from './fanoutProtocol.js';
 import { measureFloor, type FloorResult } from './floorCore.js';
 import {
   childPids,
@@ -75,6 +79,7 @@ const { values: args } = parseArgs({
     threads: { type: 'string', default: '0' },
     seconds: { type: 'string', default: '10' },
     settle: { type: 'string', default: '3' },
+    viewer: { type: 'string', default: 'stock' },
     mode: { type: 'string', default: 'count' },
     'per-worker': { type: 'string', default: '25' },
     'viewer-nice': { type: 'string', default: '19' },
@@ -93,6 +98,7 @@ const counts = args.n.split(',').map((s) => Number(s.trim()));
 const threadCounts = args.threads.split(',').map((s) => Number(s.trim()));
 const seconds = Number(args.seconds);
 const settleSeconds = Number(args.settle);
+const viewerKinds = args.viewer.split(',').map((s) => s.trim()) as ViewerKind[];
 const mode = args.mode as ViewerMode;
 const perWorker = Number(args['per-worker']);
 const viewerNice = Number(args['viewer-nice']);
@@ -108,6 +114,7 @@ if (
   !(seconds > 0) ||
   !(settleSeconds >= 0) ||
   (mode !== 'count' && mode !== 'werift') ||
+  viewerKinds.some((v) => v !== 'stock' && v !== 'lean') ||
   !(perWorker >= 1) ||
   !(Number.isInteger(viewerNice) && viewerNice >= 0 && viewerNice <= 19) ||
   !(burst >= 1) ||
@@ -225,8 +232,8 @@ interface Sample {
   viewerDrops: number;
 }
 
-async function runOnce(n: number, threads: number, stunPort: number, ffmpegPid: number | undefined) {
-  log(`N=${n}: starting the server (forwarding threads: ${threads})`);
+async function runOnce(n: number, threads: number, viewerKind: ViewerKind, stunPort: number, ffmpegPid: number | undefined) {
+  log(`N=${n}: starting the server (forwarding threads: ${threads}; ${viewerKind} viewers)`);
   const profDir = args['cpu-prof'] ? path.resolve(args['cpu-prof'], `n${n}-t${threads}`) : undefined;
   const server = await startServerProcess(
     GROUP,
@@ -260,7 +267,7 @@ async function runOnce(n: number, threads: number, stunPort: number, ffmpegPid: 
 
     const k = Math.max(1, Math.ceil(n / perWorker));
     for (let i = 0; i < k; i++) workers.push(Worker.start(viewerNice));
-    await Promise.all(workers.map((w) => w.request<'ok'>({ cmd: 'init', url: wsUrl, group: GROUP, mode, joinTimeoutMs }, 30_000)));
+    await Promise.all(workers.map((w) => w.request<'ok'>({ cmd: 'init', url: wsUrl, group: GROUP, viewer: viewerKind, mode, joinTimeoutMs }, 30_000)));
     await sleep(2000); // the publisher's stream settles, the viewer processes are idle
     const workerPids = workers.map((w) => w.pid);
     const sample = (): Sample => {
@@ -362,6 +369,7 @@ async function runOnce(n: number, threads: number, stunPort: number, ffmpegPid: 
 
     const result = {
       n,
+      viewer: viewerKind,
       forwardThreads: threads,
       viewerProcesses: k,
       viewersJoined: viewersOk,
@@ -394,6 +402,8 @@ async function runOnce(n: number, threads: number, stunPort: number, ffmpegPid: 
       packetsNoViewerGot: { video: videoNowhere, audio: audioNowhere },
       /** Packets received twice (retransmissions of packets that had arrived), since the viewers joined. */
       duplicates: got.duplicates,
+      /** Duplicates ÷ every packet the viewers received: the share of the traffic that was retransmissions. */
+      retransmissionShare: round(got.duplicates / Math.max(1, got.packets), 4),
       joinConnectedMs: { p50: percentile(connectedMs, 50), p95: percentile(connectedMs, 95), max: percentile(connectedMs, 100) },
       joinFirstVideoMs: { p50: percentile(firstVideoMs, 50), p95: percentile(firstVideoMs, 95), max: percentile(firstVideoMs, 100) },
       joinPhase: {
@@ -409,6 +419,8 @@ async function runOnce(n: number, threads: number, stunPort: number, ffmpegPid: 
         serverPeakKb: memAfter?.peakKb ?? null,
         kbPerViewer: memBefore && memAfter ? round((memAfter.rssKb - memBefore.rssKb) / n, 0) : null,
         viewerProcessesRssKb: workersMemKb,
+        /** The viewer processes' RSS ÷ N (each process also holds node itself, ~50 MiB). */
+        viewerProcessRssKbPerViewer: round(workersMemKb / n, 0),
       },
       published: {
         videoPackets: pubVideo,
@@ -495,7 +507,7 @@ function summarise(f: FloorResult): FloorSummary {
 
 async function main(): Promise<void> {
   const started = Date.now();
-  log(`N = ${counts.join(', ')}; ${seconds} s window; viewer mode '${mode}'; ${perWorker} viewers per process; floor: ${floorPackets} packets`);
+  log(`N = ${counts.join(', ')}; ${seconds} s window; viewers ${viewerKinds.join(', ')} (lean mode '${mode}'); ${perWorker} viewers per process; floor: ${floorPackets} packets`);
   const stun: LoopbackStun = await startLoopbackStun();
   // testsrc at 640x480 tops out near 0.8 Mbit/s whatever the target; at 960x540 VP8 reaches ~1.2 Mbit/s.
   const media = await startTestMedia({ videoBitrate: args['video-bitrate'], width: videoWidth, height: videoHeight });
@@ -504,11 +516,11 @@ async function main(): Promise<void> {
   await media.firstVideo();
   type Run = Awaited<ReturnType<typeof runOnce>>;
   const runs: (Run & { floorAfterRun: FloorSummary | null })[] = [];
-  const errors: { n: number; threads: number; error: string }[] = [];
+  const errors: { n: number; threads: number; viewer: ViewerKind; error: string }[] = [];
   try {
-    for (const n of counts) for (const threads of threadCounts) {
+    for (const n of counts) for (const viewerKind of viewerKinds) for (const threads of threadCounts) {
       try {
-        const run = await runOnce(n, threads, stun.port, ffmpegPid);
+        const run = await runOnce(n, threads, viewerKind, stun.port, ffmpegPid);
         // This machine's speed drifts by tens of % over minutes (shared host): a floor taken right after each
         // run, with its server and viewers gone and ffmpeg paused, pairs the ratio with the same conditions.
         let floorAfterRun: FloorSummary | null = null;
@@ -528,7 +540,7 @@ async function main(): Promise<void> {
       } catch (err) {
         const error = err instanceof Error ? err.message : String(err);
         log(`N=${n}: failed: ${error}`);
-        errors.push({ n, threads, error });
+        errors.push({ n, threads, viewer: viewerKind, error });
       }
     }
   } finally {
@@ -564,7 +576,9 @@ async function main(): Promise<void> {
     },
     config: {
       forwardThreads: threadCounts,
-      viewerMode: mode,
+      viewers: viewerKinds,
+      /** How lean viewers receive (`--mode`); stock viewers always use werift's whole receive path. */
+      leanViewerMode: mode,
       windowSeconds: seconds,
       settleSeconds,
       viewersPerProcess: perWorker,
@@ -586,7 +600,7 @@ async function main(): Promise<void> {
       /** capacityPacketsPerSecond ÷ that of the run with the same N and one forwarding thread. */
       capacityRatio: round(
         (r.capacityPacketsPerSecond ?? NaN) /
-          (runs.find((o) => o.n === r.n && o.forwardThreads === 1)?.capacityPacketsPerSecond ?? NaN),
+          (runs.find((o) => o.n === r.n && o.viewer === r.viewer && o.forwardThreads === 1)?.capacityPacketsPerSecond ?? NaN),
         2,
       ),
     })),

@@ -9,10 +9,18 @@
  */
 export type ViewerMode = 'werift' | 'count';
 
+/**
+ * Which viewers: 'stock' (bench/stockViewer.ts: plain werift 0.24.4 peers with default settings, as a third
+ * party writes them) or 'lean' (bench/leanViewer.ts: patched, cheap viewers, `mode` says how they receive).
+ */
+export type ViewerKind = 'stock' | 'lean';
+
 export interface InitCommand {
   cmd: 'init';
   url: string;
   group: string;
+  /** Default 'lean' (bench/burst.ts and test/helpers/burstRig.ts use lean viewers). */
+  viewer?: ViewerKind;
   mode: ViewerMode;
   /** Give up on a viewer that has no video this long after its join was sent. */
   joinTimeoutMs: number;

@@ -8,11 +8,8 @@ import { installNativeX25519 } from '../src/forward/nativeX25519.js';
 import { startLoopbackStun, type LoopbackStun } from '../test/helpers/loopbackStun.js';
 import type { CountCommand, Counts, InitCommand, WorkerCommand, WorkerReply } from './fanoutProtocol.js';
 import { LeanViewer } from './leanViewer.js';
+import { StockViewer, type BenchViewer } from './stockViewer.js';
 
-// Viewers' DTLS handshakes in native X25519, and their certificate parsed once, as the server's (browsers' are
-// native too).
-installNativeX25519();
-installDtlsKeyCache();
 
 if (!process.send) {
   console.error('viewerWorker: must be started by bench/fanout.ts (fork with an IPC channel)');
@@ -21,8 +18,8 @@ if (!process.send) {
 
 let init: InitCommand | undefined;
 let stun: LoopbackStun | undefined;
-const viewers: LeanViewer[] = [];
-const byIndex = new Map<number, LeanViewer>();
+const viewers: BenchViewer[] = [];
+const byIndex = new Map<number, BenchViewer>();
 
 function reply(r: WorkerReply): void {
   process.send?.(r);
@@ -59,11 +56,14 @@ function count(c: CountCommand): Counts {
 }
 
 /** The viewer with this index (created by an earlier 'open', or now). */
-function viewer(index: number): LeanViewer {
+function viewer(index: number): BenchViewer {
   let v = byIndex.get(index);
   if (!v) {
     if (!init || !stun) throw new Error('viewer before init');
-    v = new LeanViewer({ url: init.url, group: init.group, index, stunPort: stun.port, mode: init.mode });
+    v =
+      init.viewer === 'stock'
+        ? new StockViewer({ url: init.url, group: init.group, index })
+        : new LeanViewer({ url: init.url, group: init.group, index, stunPort: stun.port, mode: init.mode });
     byIndex.set(index, v);
     viewers.push(v);
   }
@@ -74,6 +74,12 @@ async function handle(c: WorkerCommand): Promise<void> {
   switch (c.cmd) {
     case 'init':
       init = c;
+      if (c.viewer !== 'stock') {
+        // Lean viewers' DTLS handshakes in native X25519, and their certificate parsed once, as the server's
+        // (browsers' are native too). Stock viewers get none of Lectern's werift patches.
+        installNativeX25519();
+        installDtlsKeyCache();
+      }
       stun ??= await startLoopbackStun();
       reply({ seq: c.seq, type: 'ok' });
       return;
