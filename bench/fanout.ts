@@ -62,6 +62,7 @@ import {
   totalCpuUs,
   udpDrops,
 } from './procStats.js';
+import { janusVersion, startJanus, type JanusProc } from './janusProcess.js';
 import { startServerProcess, stopServerProcess } from './serverProcess.js';
 import { Worker } from './viewerProcess.js';
 
@@ -80,6 +81,8 @@ const { values: args } = parseArgs({
     seconds: { type: 'string', default: '10' },
     settle: { type: 'string', default: '3' },
     viewer: { type: 'string', default: 'stock' },
+    peer: { type: 'string', default: 'lectern' },
+    'janus-event-loops': { type: 'string', default: '0' },
     mode: { type: 'string', default: 'count' },
     'per-worker': { type: 'string', default: '25' },
     'viewer-nice': { type: 'string', default: '19' },
@@ -99,6 +102,8 @@ const threadCounts = args.threads.split(',').map((s) => Number(s.trim()));
 const seconds = Number(args.seconds);
 const settleSeconds = Number(args.settle);
 const viewerKinds = args.viewer.split(',').map((s) => s.trim()) as ViewerKind[];
+const peers = args.peer.split(',').map((s) => s.trim());
+const janusEventLoops = args['janus-event-loops'].split(',').map((s) => Number(s.trim()));
 const mode = args.mode as ViewerMode;
 const perWorker = Number(args['per-worker']);
 const viewerNice = Number(args['viewer-nice']);
@@ -115,6 +120,8 @@ if (
   !(settleSeconds >= 0) ||
   (mode !== 'count' && mode !== 'werift') ||
   viewerKinds.some((v) => v !== 'stock' && v !== 'lean') ||
+  peers.some((p) => p !== 'lectern' && p !== 'janus') ||
+  janusEventLoops.some((e) => !Number.isInteger(e) || e < 0 || e > 64) ||
   !(perWorker >= 1) ||
   !(Number.isInteger(viewerNice) && viewerNice >= 0 && viewerNice <= 19) ||
   !(burst >= 1) ||
@@ -170,6 +177,8 @@ function sumCounts(cs: Counts[]): Counts {
     out.viewersWithoutVideo += c.viewersWithoutVideo;
     out.packets += c.packets;
     out.duplicates += c.duplicates;
+    if (c.videoExpected !== undefined) out.videoExpected = (out.videoExpected ?? 0) + c.videoExpected;
+    if (c.audioExpected !== undefined) out.audioExpected = (out.audioExpected ?? 0) + c.audioExpected;
     out.at = Math.max(out.at, c.at);
   }
   return out;
@@ -189,6 +198,8 @@ interface PublisherCounts {
 
 const published: PublisherCounts = { video: 0, audio: 0, videoPayloadBytes: 0, audioPayloadBytes: 0, videoSeq: 0, audioSeq: 0 };
 let currentPub: PublisherPeer | undefined;
+/** In a Janus run, the publisher's RTP goes as plain RTP to the mountpoint's ports instead. */
+let currentJanus: JanusProc | undefined;
 
 function rtpPayloadBytes(rtp: Buffer): number {
   if (rtp.length < 12) return 0;
@@ -199,18 +210,20 @@ function rtpPayloadBytes(rtp: Buffer): number {
 
 function feed(media: TestMedia): void {
   media.onVideo((rtp) => {
-    if (!currentPub || rtp.length < 12) return;
+    if ((!currentPub && !currentJanus) || rtp.length < 12) return;
     published.video++;
     published.videoPayloadBytes += rtpPayloadBytes(rtp);
     published.videoSeq = rtp.readUInt16BE(2);
-    currentPub.sendVideo(rtp);
+    if (currentPub) currentPub.sendVideo(rtp);
+    else currentJanus?.sendVideo(rtp);
   });
   media.onAudio((rtp) => {
-    if (!currentPub || rtp.length < 12) return;
+    if ((!currentPub && !currentJanus) || rtp.length < 12) return;
     published.audio++;
     published.audioPayloadBytes += rtpPayloadBytes(rtp);
     published.audioSeq = rtp.readUInt16BE(2);
-    currentPub.sendAudio(rtp);
+    if (currentPub) currentPub.sendAudio(rtp);
+    else currentJanus?.sendAudio(rtp);
   });
 }
 
@@ -232,42 +245,67 @@ interface Sample {
   viewerDrops: number;
 }
 
-async function runOnce(n: number, threads: number, viewerKind: ViewerKind, stunPort: number, ffmpegPid: number | undefined) {
-  log(`N=${n}: starting the server (forwarding threads: ${threads}; ${viewerKind} viewers)`);
-  const profDir = args['cpu-prof'] ? path.resolve(args['cpu-prof'], `n${n}-t${threads}`) : undefined;
-  const server = await startServerProcess(
-    GROUP,
-    GROUP_DESCRIPTION,
-    threads > 0 ? ['--forward-threads', String(threads)] : [],
-    profDir ? ['--cpu-prof', '--cpu-prof-dir', profDir] : [],
-  );
+/** The SFU the viewers watch: Lectern (a server process, --forward-threads `threads`) or Janus's streaming plugin. */
+type Peer = { kind: 'lectern'; threads: number } | { kind: 'janus'; eventLoops: number };
+
+async function runOnce(n: number, peer: Peer, viewerKind: ViewerKind, stunPort: number, ffmpegPid: number | undefined) {
+  const threads = peer.kind === 'lectern' ? peer.threads : 0;
   const workers: Worker[] = [];
   let speaker: MediaClient | undefined;
   let pub: PublisherPeer | undefined;
+  let janus: JanusProc | undefined;
+  let lectern: Awaited<ReturnType<typeof startServerProcess>> | undefined;
+  let server: { pid: number };
+  let wsUrl = '';
   try {
-    const wsUrl = `ws://127.0.0.1:${server.port}/ws`;
-    speaker = await MediaClient.join({ url: wsUrl, group: GROUP, username: 'speaker', password: 'pw', stunPort });
-    const sp = speaker;
-    sp.ws.onMessage((m) => {
-      if (m.type === 'ping') sp.ws.send({ type: 'pong' });
-    });
-    pub = createPublisherPeer({ stunPort });
-    currentPub = pub;
-    const streamId = await speaker.publish('camera', pub);
-    await pub.connected();
-    pub.pc.connectionStateChange.subscribe((st) => {
-      if (st === 'failed' || st === 'disconnected') log(`N=${n}: publisher connection ${st}`);
-    });
-    sp.ws.onMessage((m) => {
-      if (m.id === streamId && (m.type === 'renegotiate' || m.type === 'abort' || m.type === 'close')) {
-        log(`N=${n}: server sent ${m.type} for the published stream`);
-      }
-    });
-    log(`N=${n}: publishing stream ${streamId.slice(0, 8)} (server pid ${server.pid})`);
+    if (peer.kind === 'janus') {
+      log(`N=${n}: starting janus (event_loops ${peer.eventLoops || 'unset: stock'}; ${viewerKind} viewers)`);
+      janus = await startJanus({ eventLoops: peer.eventLoops || undefined, log });
+      server = janus;
+      currentJanus = janus;
+      log(`N=${n}: publishing to janus mountpoint ${janus.mountpoint} (janus pid ${janus.pid})`);
+    } else {
+      log(`N=${n}: starting the server (forwarding threads: ${threads}; ${viewerKind} viewers)`);
+      const profDir = args['cpu-prof'] ? path.resolve(args['cpu-prof'], `n${n}-t${threads}`) : undefined;
+      lectern = await startServerProcess(
+        GROUP,
+        GROUP_DESCRIPTION,
+        threads > 0 ? ['--forward-threads', String(threads)] : [],
+        profDir ? ['--cpu-prof', '--cpu-prof-dir', profDir] : [],
+      );
+      server = lectern;
+      wsUrl = `ws://127.0.0.1:${lectern.port}/ws`;
+      speaker = await MediaClient.join({ url: wsUrl, group: GROUP, username: 'speaker', password: 'pw', stunPort });
+      const sp = speaker;
+      sp.ws.onMessage((m) => {
+        if (m.type === 'ping') sp.ws.send({ type: 'pong' });
+      });
+      pub = createPublisherPeer({ stunPort });
+      currentPub = pub;
+      const streamId = await speaker.publish('camera', pub);
+      await pub.connected();
+      pub.pc.connectionStateChange.subscribe((st) => {
+        if (st === 'failed' || st === 'disconnected') log(`N=${n}: publisher connection ${st}`);
+      });
+      sp.ws.onMessage((m) => {
+        if (m.id === streamId && (m.type === 'renegotiate' || m.type === 'abort' || m.type === 'close')) {
+          log(`N=${n}: server sent ${m.type} for the published stream`);
+        }
+      });
+      log(`N=${n}: publishing stream ${streamId.slice(0, 8)} (server pid ${lectern.pid})`);
+    }
 
     const k = Math.max(1, Math.ceil(n / perWorker));
     for (let i = 0; i < k; i++) workers.push(Worker.start(viewerNice));
-    await Promise.all(workers.map((w) => w.request<'ok'>({ cmd: 'init', url: wsUrl, group: GROUP, viewer: viewerKind, mode, joinTimeoutMs }, 30_000)));
+    await Promise.all(workers.map((w) => w.request<'ok'>({
+            cmd: 'init',
+            url: wsUrl,
+            group: GROUP,
+            viewer: viewerKind,
+            mode,
+            joinTimeoutMs,
+            janus: janus ? { url: janus.url, mountpoint: janus.mountpoint } : undefined,
+          }, 30_000)));
     await sleep(2000); // the publisher's stream settles, the viewer processes are idle
     const workerPids = workers.map((w) => w.pid);
     const sample = (): Sample => {
@@ -288,9 +326,9 @@ async function runOnce(n: number, threads: number, viewerKind: ViewerKind, stunP
         viewerDrops: udpDrops(workerPids).drops,
       };
     };
-    const count = async (video?: SeqRange, audio?: SeqRange) =>
+    const count = async (video?: SeqRange, audio?: SeqRange, window?: [number, number]) =>
       sumCounts(
-        (await Promise.all(workers.map((w) => w.request<'count'>({ cmd: 'count', video, audio }, 10_000)))).map((r) => r.counts),
+        (await Promise.all(workers.map((w) => w.request<'count'>({ cmd: 'count', video, audio, window }, 10_000)))).map((r) => r.counts),
       );
     const memBefore = processMemoryKb(server.pid);
     const cpuBeforeJoin = processCpuUs(server.pid) ?? NaN;
@@ -336,10 +374,12 @@ async function runOnce(n: number, threads: number, viewerKind: ViewerKind, stunP
     const workersMemKb = workerPids.reduce((a, p) => a + (processMemoryKb(p)?.rssKb ?? 0), 0);
     const videoRange: SeqRange = [s0.published.videoSeq, s1.published.videoSeq];
     const audioRange: SeqRange = [s0.published.audioSeq, s1.published.audioSeq];
-    let got = await count(videoRange, audioRange);
+    // Janus renumbers each viewer's packets: its viewers count what arrived in the window instead.
+    const window: [number, number] | undefined = janus ? [performance.timeOrigin + s0.at, performance.timeOrigin + s1.at] : undefined;
+    let got = await count(videoRange, audioRange, window);
     for (let i = 0; i < 20; i++) {
       await sleep(500);
-      const again = await count(videoRange, audioRange);
+      const again = await count(videoRange, audioRange, window);
       const settled = again.videoInRange === got.videoInRange && again.audioInRange === got.audioInRange;
       got = again;
       if (settled) break;
@@ -354,7 +394,10 @@ async function runOnce(n: number, threads: number, viewerKind: ViewerKind, stunP
     const meanAudioPayload = pubAudioBytes / Math.max(1, s1.published.audio - s0.published.audio);
     const viewersOk = got.joined;
     const forwarded = got.videoInRange + got.audioInRange;
-    const expected = (pubVideo + pubAudio) * viewersOk;
+    // For Janus, what each viewer's sequence numbers say it was sent in the window (see janusViewer.ts).
+    const expectedVideo = got.videoExpected ?? pubVideo * viewersOk;
+    const expectedAudio = got.audioExpected ?? pubAudio * viewersOk;
+    const expected = expectedVideo + expectedAudio;
     // Packets of the window that no viewer got: lost on the way to the server or in it, for everyone.
     const videoNowhere = got.videoHits.filter((h) => h === 0).length;
     const audioNowhere = got.audioHits.filter((h) => h === 0).length;
@@ -369,6 +412,7 @@ async function runOnce(n: number, threads: number, viewerKind: ViewerKind, stunP
 
     const result = {
       n,
+      peer: peer.kind === 'janus' ? (peer.eventLoops ? `janus event_loops=${peer.eventLoops}` : 'janus') : 'lectern',
       viewer: viewerKind,
       forwardThreads: threads,
       viewerProcesses: k,
@@ -390,9 +434,14 @@ async function runOnce(n: number, threads: number, viewerKind: ViewerKind, stunP
        * sequence number: gaps after each viewer's first keyframe, wherever the packet was lost.
        */
       loss: round(1 - forwarded / expected, 4),
-      videoLoss: round(1 - got.videoInRange / (pubVideo * viewersOk), 4),
+      videoLoss: round(1 - got.videoInRange / expectedVideo, 4),
       /** Audio has no NACK (as in Galène), so upstream losses are not repaired for it. */
-      audioLoss: round(1 - got.audioInRange / (pubAudio * viewersOk), 4),
+      audioLoss: round(1 - got.audioInRange / expectedAudio, 4),
+      /** Packets received in the window ÷ (published in it × viewers), per kind: above 1 with retransmissions. */
+      receivedPerPublished: {
+        video: round(got.videoInRange / (pubVideo * viewersOk), 4),
+        audio: round(got.audioInRange / (pubAudio * viewersOk), 4),
+      },
       /**
        * The part of `loss` made of packets that no viewer received (lost before the server or dropped for
        * everyone: the server's receive socket overflowing when it cannot keep up); the rest was lost on the
@@ -473,9 +522,11 @@ async function runOnce(n: number, threads: number, viewerKind: ViewerKind, stunP
     log(`N=${n}: stopping`);
     await Promise.all(workers.map((w) => w.stop()));
     currentPub = undefined;
+    currentJanus = undefined;
     await pub?.close().catch(() => undefined);
     await speaker?.close().catch(() => undefined);
-    await stopServerProcess(server);
+    if (lectern) await stopServerProcess(lectern);
+    await janus?.stop();
   }
 }
 
@@ -507,6 +558,10 @@ function summarise(f: FloorResult): FloorSummary {
 
 async function main(): Promise<void> {
   const started = Date.now();
+  const janus = peers.includes('janus') ? janusVersion() : undefined;
+  if (peers.includes('janus') && !janus) {
+    log('no janus: the Janus comparison is skipped (install it: apt-get install janus; or JANUS=/path/to/janus)');
+  }
   log(`N = ${counts.join(', ')}; ${seconds} s window; viewers ${viewerKinds.join(', ')} (lean mode '${mode}'); ${perWorker} viewers per process; floor: ${floorPackets} packets`);
   const stun: LoopbackStun = await startLoopbackStun();
   // testsrc at 640x480 tops out near 0.8 Mbit/s whatever the target; at 960x540 VP8 reaches ~1.2 Mbit/s.
@@ -518,9 +573,18 @@ async function main(): Promise<void> {
   const runs: (Run & { floorAfterRun: FloorSummary | null })[] = [];
   const errors: { n: number; threads: number; viewer: ViewerKind; error: string }[] = [];
   try {
-    for (const n of counts) for (const viewerKind of viewerKinds) for (const threads of threadCounts) {
+    // Lean viewers speak Galène's protocol only: Janus runs use stock viewers.
+    const plan: { n: number; peer: Peer; viewerKind: ViewerKind }[] = [];
+    for (const n of counts) {
+      if (peers.includes('lectern'))
+        for (const viewerKind of viewerKinds) for (const threads of threadCounts) plan.push({ n, peer: { kind: 'lectern', threads }, viewerKind });
+      if (peers.includes('janus') && janus)
+        for (const eventLoops of janusEventLoops) plan.push({ n, peer: { kind: 'janus', eventLoops }, viewerKind: 'stock' });
+    }
+    for (const { n, peer, viewerKind } of plan) {
+      const threads = peer.kind === 'lectern' ? peer.threads : 0;
       try {
-        const run = await runOnce(n, threads, viewerKind, stun.port, ffmpegPid);
+        const run = await runOnce(n, peer, viewerKind, stun.port, ffmpegPid);
         // This machine's speed drifts by tens of % over minutes (shared host): a floor taken right after each
         // run, with its server and viewers gone and ffmpeg paused, pairs the ratio with the same conditions.
         let floorAfterRun: FloorSummary | null = null;
@@ -577,6 +641,10 @@ async function main(): Promise<void> {
     config: {
       forwardThreads: threadCounts,
       viewers: viewerKinds,
+      peers,
+      /** Janus's version (Debian's package), or null when it was asked for and not found (then no Janus runs). */
+      janus: janus ?? null,
+      janusEventLoops,
       /** How lean viewers receive (`--mode`); stock viewers always use werift's whole receive path. */
       leanViewerMode: mode,
       windowSeconds: seconds,

@@ -8,6 +8,7 @@ import { installNativeX25519 } from '../src/forward/nativeX25519.js';
 import { startLoopbackStun, type LoopbackStun } from '../test/helpers/loopbackStun.js';
 import type { CountCommand, Counts, InitCommand, WorkerCommand, WorkerReply } from './fanoutProtocol.js';
 import { LeanViewer } from './leanViewer.js';
+import { JanusViewer } from './janusViewer.js';
 import { StockViewer, type BenchViewer } from './stockViewer.js';
 
 
@@ -45,6 +46,17 @@ function count(c: CountCommand): Counts {
     out.duplicates += v.video.duplicates + v.audio.duplicates;
     if (!v.timing.ok) continue;
     out.joined++;
+    if (c.window && v instanceof JanusViewer) {
+      const [t0, t1] = c.window;
+      const video = v.videoArrivals.window(t0, t1);
+      const audio = v.audioArrivals.window(t0, t1);
+      out.videoInRange += video.received;
+      out.audioInRange += audio.received;
+      out.videoExpected = (out.videoExpected ?? 0) + video.expected;
+      out.audioExpected = (out.audioExpected ?? 0) + audio.expected;
+      if (video.received === 0) out.viewersWithoutVideo++;
+      continue;
+    }
     if (c.video) {
       const n = v.video.countRange(c.video[0], c.video[1], out.videoHits);
       out.videoInRange += n;
@@ -60,8 +72,9 @@ function viewer(index: number): BenchViewer {
   let v = byIndex.get(index);
   if (!v) {
     if (!init || !stun) throw new Error('viewer before init');
-    v =
-      init.viewer === 'stock'
+    v = init.janus
+      ? new JanusViewer({ url: init.janus.url, mountpoint: init.janus.mountpoint, index })
+      : init.viewer === 'stock'
         ? new StockViewer({ url: init.url, group: init.group, index })
         : new LeanViewer({ url: init.url, group: init.group, index, stunPort: stun.port, mode: init.mode });
     byIndex.set(index, v);
