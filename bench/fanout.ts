@@ -4,7 +4,7 @@
  * prints the server's CPU per forwarded packet, packets forwarded per second, loss, join times and memory per
  * viewer; then it measures the hardware floor (bench/floorCore.ts) on the idle machine and divides.
  *
- *   npm run bench -- [--n 50,100,200] [--viewer stock,lean] [--threads 0] [--seconds 10] [--mode count|werift] [--per-worker 25] [--burst 20]
+ *   npm run bench -- [--n 50,100,200] [--viewer stock,lean] [--peer lectern,janus] [--janus-event-loops 0,2] [--browsers 2] [--threads 0] [--seconds 10] [--mode count|werift] [--per-worker 25] [--burst 20]
  *                    [--viewer-nice 19] [--settle 3] [--join-timeout 30] [--floor-packets 100000]
  *                    [--run-floor-packets 40000] [--video-bitrate 1.2M] [--video-size 960x540] [--timeout 840]
  *                    [--cpu-prof <dir>]
@@ -62,6 +62,7 @@ import {
   totalCpuUs,
   udpDrops,
 } from './procStats.js';
+import { startBrowserViewers, type BrowserViewers, type BrowserViewerStats } from './browserViewers.js';
 import { janusVersion, startJanus, type JanusProc } from './janusProcess.js';
 import { startServerProcess, stopServerProcess } from './serverProcess.js';
 import { Worker } from './viewerProcess.js';
@@ -83,6 +84,7 @@ const { values: args } = parseArgs({
     viewer: { type: 'string', default: 'stock' },
     peer: { type: 'string', default: 'lectern' },
     'janus-event-loops': { type: 'string', default: '0' },
+    browsers: { type: 'string', default: '2' },
     mode: { type: 'string', default: 'count' },
     'per-worker': { type: 'string', default: '25' },
     'viewer-nice': { type: 'string', default: '19' },
@@ -104,6 +106,7 @@ const settleSeconds = Number(args.settle);
 const viewerKinds = args.viewer.split(',').map((s) => s.trim()) as ViewerKind[];
 const peers = args.peer.split(',').map((s) => s.trim());
 const janusEventLoops = args['janus-event-loops'].split(',').map((s) => Number(s.trim()));
+const browserCount = Number(args.browsers);
 const mode = args.mode as ViewerMode;
 const perWorker = Number(args['per-worker']);
 const viewerNice = Number(args['viewer-nice']);
@@ -121,6 +124,7 @@ if (
   (mode !== 'count' && mode !== 'werift') ||
   viewerKinds.some((v) => v !== 'stock' && v !== 'lean') ||
   peers.some((p) => p !== 'lectern' && p !== 'janus') ||
+  !(Number.isInteger(browserCount) && browserCount >= 0 && browserCount <= 5) ||
   janusEventLoops.some((e) => !Number.isInteger(e) || e < 0 || e > 64) ||
   !(perWorker >= 1) ||
   !(Number.isInteger(viewerNice) && viewerNice >= 0 && viewerNice <= 19) ||
@@ -182,6 +186,30 @@ function sumCounts(cs: Counts[]): Counts {
     out.at = Math.max(out.at, c.at);
   }
   return out;
+}
+
+/** The browsers' window: getStats deltas per kind and viewer, and their sum. */
+function browserFigures(b0: BrowserViewerStats[], b1: BrowserViewerStats[]) {
+  const kind = (k: 'video' | 'audio') =>
+    b1.map((end, i) => {
+      const a = b0[i]?.[k];
+      const b = end[k];
+      if (!b) return null;
+      const received = b.packetsReceived - (a?.packetsReceived ?? 0);
+      const lost = b.packetsLost - (a?.packetsLost ?? 0);
+      return { packetsReceived: received, packetsLost: lost, loss: round(lost / Math.max(1, received + lost), 4), jitterMs: round(b.jitter * 1000, 1) };
+    });
+  const video = kind('video');
+  const audio = kind('audio');
+  const sum = (xs: ({ packetsReceived: number } | null)[]) => xs.reduce((a, x) => a + (x?.packetsReceived ?? 0), 0);
+  return {
+    viewers: b1.length,
+    connected: b1.filter((b) => b.connected).length,
+    firstVideoMs: b1.map((b) => b.firstVideoMs),
+    video,
+    audio,
+    packetsReceived: sum(video) + sum(audio),
+  };
 }
 
 // ---- the publisher (in this process) ----
@@ -254,6 +282,7 @@ async function runOnce(n: number, peer: Peer, viewerKind: ViewerKind, stunPort: 
   let speaker: MediaClient | undefined;
   let pub: PublisherPeer | undefined;
   let janus: JanusProc | undefined;
+  let browsers: BrowserViewers | undefined;
   let lectern: Awaited<ReturnType<typeof startServerProcess>> | undefined;
   let server: { pid: number };
   let wsUrl = '';
@@ -361,15 +390,26 @@ async function runOnce(n: number, peer: Peer, viewerKind: ViewerKind, stunPort: 
     const failures = timings.filter((t) => !t.ok);
     for (const f of failures.slice(0, 5)) log(`N=${n}: viewer ${f.index} failed: ${f.error}`);
 
+    // A few real browsers watch alongside (Lectern runs only): their getStats is reported, not counted above.
+    if (lectern && browserCount > 0) {
+      try {
+        browsers = await startBrowserViewers(browserCount, `http://127.0.0.1:${lectern.port}`, GROUP);
+        log(`N=${n}: ${browserCount} Chromium viewers watching too`);
+      } catch (err) {
+        log(`N=${n}: no Chromium viewers: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
     await sleep(settleSeconds * 1000);
 
     // The window is defined by the publisher: the packets it sent between s0 and s1, identified by sequence
     // number. Viewer processes may lag behind (they are niced, the machine is shared), so they are asked
     // only after s1, once they have drained, how many of exactly those packets each viewer got.
     log(`N=${n}: measuring for ${seconds} s`);
+    const b0 = await browsers?.stats().catch(() => undefined);
     const s0 = sample();
     await sleep(seconds * 1000);
     const s1 = sample();
+    const b1 = await browsers?.stats().catch(() => undefined);
     const memAfter = processMemoryKb(server.pid);
     const workersMemKb = workerPids.reduce((a, p) => a + (processMemoryKb(p)?.rssKb ?? 0), 0);
     const videoRange: SeqRange = [s0.published.videoSeq, s1.published.videoSeq];
@@ -401,7 +441,10 @@ async function runOnce(n: number, peer: Peer, viewerKind: ViewerKind, stunPort: 
     // Packets of the window that no viewer got: lost on the way to the server or in it, for everyone.
     const videoNowhere = got.videoHits.filter((h) => h === 0).length;
     const audioNowhere = got.audioHits.filter((h) => h === 0).length;
+    const browserWindow = b0 && b1 ? browserFigures(b0, b1) : null;
     const serverCpuUs = s1.serverCpuUs - s0.serverCpuUs;
+    // Every packet the server sent viewers in the window: the browsers' too.
+    const forwardedAll = forwarded + (browserWindow?.packetsReceived ?? 0);
     const workersCpuUs = s1.workersCpuUs - s0.workersCpuUs;
     const cores = (us: number) => round(us / (windowS * 1e6), 3);
     const busiestThreadUs = Math.max(...[...s1.serverThreadsCpuUs].map(([tid, us]) => us - (s0.serverThreadsCpuUs.get(tid) ?? 0)));
@@ -423,7 +466,7 @@ async function runOnce(n: number, peer: Peer, viewerKind: ViewerKind, stunPort: 
       viewersWithoutVideo: got.viewersWithoutVideo,
       windowSeconds: round(windowS, 2),
       /** Server CPU (user + system, all threads) in the window ÷ packets forwarded in it. */
-      cpuUsPerPacket: round(serverCpuUs / forwarded, 2),
+      cpuUsPerPacket: round(serverCpuUs / forwardedAll, 2),
       /** Distinct packets of the window that reached viewers, per second. */
       forwardedPacketsPerSecond: round(forwarded / windowS, 0),
       /** forwardedPacketsPerSecond ÷ the busiest server thread's busy fraction (see the header). */
@@ -503,6 +546,8 @@ async function runOnce(n: number, peer: Peer, viewerKind: ViewerKind, stunPort: 
         cpus: os.cpus().length,
       },
       /** Datagrams the kernel dropped because a socket's receive buffer was full, in the window. */
+      /** The Chromium viewers' getStats inbound-rtp, per kind, over the window (jitter: at its end, in ms). */
+      browsers: browserWindow,
       udpDrops: {
         server: s1.serverDrops - s0.serverDrops,
         /** The most on one server socket (the publisher's, when the server cannot keep up), and how many had any. */
@@ -520,6 +565,7 @@ async function runOnce(n: number, peer: Peer, viewerKind: ViewerKind, stunPort: 
     return result;
   } finally {
     log(`N=${n}: stopping`);
+    await browsers?.close();
     await Promise.all(workers.map((w) => w.stop()));
     currentPub = undefined;
     currentJanus = undefined;
