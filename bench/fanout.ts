@@ -9,7 +9,8 @@
  *                    [--run-floor-packets 40000] [--video-bitrate 1.2M] [--video-size 960x540] [--timeout 840]
  *                    [--cpu-prof <dir>]
  *
- * One JSON document on stdout ({ runs, floor, ... }), progress on stderr. Loopback only. Stops by itself:
+ * One JSON document on stdout ({ runs, floor, ... }) and in bench/results/fanout-<date>.json (or --out FILE),
+ * progress on stderr. Loopback only. Stops by itself:
  * every child (server, viewer processes, ffmpeg, the floor's receiver) is killed on exit, error or timeout.
  *
  * What is measured, per N:
@@ -42,8 +43,10 @@
  * - contention: CPU of the viewer processes, of this driver (publisher) and of ffmpeg in the same window,
  *   the machine's busy fraction, and UDP datagrams the kernel dropped on the server's and viewers' sockets.
  */
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startLoopbackStun, type LoopbackStun } from '../test/helpers/loopbackStun.js';
 import { MediaClient } from '../test/helpers/MediaClient.js';
@@ -85,6 +88,7 @@ const { values: args } = parseArgs({
     peer: { type: 'string', default: 'lectern' },
     'janus-event-loops': { type: 'string', default: '0' },
     browsers: { type: 'string', default: '2' },
+    out: { type: 'string' },
     mode: { type: 'string', default: 'count' },
     'per-worker': { type: 'string', default: '25' },
     'viewer-nice': { type: 'string', default: '19' },
@@ -326,6 +330,7 @@ async function runOnce(n: number, peer: Peer, viewerKind: ViewerKind, stunPort: 
 
     const k = Math.max(1, Math.ceil(n / perWorker));
     for (let i = 0; i < k; i++) workers.push(Worker.start(viewerNice));
+    // A viewer process compiles its TypeScript (tsx) first: slow on a loaded machine.
     await Promise.all(workers.map((w) => w.request<'ok'>({
             cmd: 'init',
             url: wsUrl,
@@ -334,7 +339,7 @@ async function runOnce(n: number, peer: Peer, viewerKind: ViewerKind, stunPort: 
             mode,
             joinTimeoutMs,
             janus: janus ? { url: janus.url, mountpoint: janus.mountpoint } : undefined,
-          }, 30_000)));
+          }, 90_000)));
     await sleep(2000); // the publisher's stream settles, the viewer processes are idle
     const workerPids = workers.map((w) => w.pid);
     const sample = (): Sample => {
@@ -724,6 +729,11 @@ async function main(): Promise<void> {
     totalSeconds: Math.round((Date.now() - started) / 1000),
   };
   process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+  // Also kept in bench/results/ (or --out FILE).
+  const file =
+    args.out ?? path.join(path.dirname(fileURLToPath(import.meta.url)), 'results', `fanout-${out.date.slice(0, 16).replace(/[T:]/g, '-')}.json`);
+  fs.writeFileSync(file, `${JSON.stringify(out, null, 2)}\n`);
+  log(`written to ${file}`);
   log(`done in ${out.totalSeconds} s`);
 }
 
