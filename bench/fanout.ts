@@ -331,15 +331,16 @@ async function runOnce(n: number, peer: Peer, viewerKind: ViewerKind, stunPort: 
     const k = Math.max(1, Math.ceil(n / perWorker));
     for (let i = 0; i < k; i++) workers.push(Worker.start(viewerNice));
     // A viewer process compiles its TypeScript (tsx) first: slow on a loaded machine.
-    await Promise.all(workers.map((w) => w.request<'ok'>({
-            cmd: 'init',
-            url: wsUrl,
-            group: GROUP,
-            viewer: viewerKind,
-            mode,
-            joinTimeoutMs,
-            janus: janus ? { url: janus.url, mountpoint: janus.mountpoint } : undefined,
-          }, 90_000)));
+    const init = {
+      cmd: 'init' as const,
+      url: wsUrl,
+      group: GROUP,
+      viewer: viewerKind,
+      mode,
+      joinTimeoutMs,
+      janus: janus ? { url: janus.url, mountpoint: janus.mountpoint } : undefined,
+    };
+    await Promise.all(workers.map((w) => w.request<'ok'>(init, 90_000)));
     await sleep(2000); // the publisher's stream settles, the viewer processes are idle
     const workerPids = workers.map((w) => w.pid);
     const sample = (): Sample => {
