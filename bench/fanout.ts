@@ -4,12 +4,13 @@
  * prints the server's CPU per forwarded packet, packets forwarded per second, loss, join times and memory per
  * viewer; then it measures the hardware floor (bench/floorCore.ts) on the idle machine and divides.
  *
- *   npm run bench -- [--n 50,100,200] [--threads 0] [--seconds 10] [--mode count|werift] [--per-worker 25] [--burst 20]
+ *   npm run bench -- [--n 50,100,200] [--viewer stock,lean] [--peer lectern,janus] [--janus-event-loops 0,2] [--browsers 2] [--threads 0] [--seconds 10] [--mode count|werift] [--per-worker 25] [--burst 20]
  *                    [--viewer-nice 19] [--settle 3] [--join-timeout 30] [--floor-packets 100000]
  *                    [--run-floor-packets 40000] [--video-bitrate 1.2M] [--video-size 960x540] [--timeout 840]
  *                    [--cpu-prof <dir>]
  *
- * One JSON document on stdout ({ runs, floor, ... }), progress on stderr. Loopback only. Stops by itself:
+ * One JSON document on stdout ({ runs, floor, ... }) and in bench/results/fanout-<date>.json (or --out FILE),
+ * progress on stderr. Loopback only. Stops by itself:
  * every child (server, viewer processes, ffmpeg, the floor's receiver) is killed on exit, error or timeout.
  *
  * What is measured, per N:
@@ -30,7 +31,11 @@
  * - the floor (bench/floorCore.ts): once at the end with everything of ours stopped (`floor`), and a shorter
  *   one right after each run (`floorAfterRun`, ffmpeg paused), which `ratio` uses: this shared machine's
  *   speed drifts over minutes, and the same-time pairing keeps the ratio steadier.
- * - viewers ('count' mode, the default) count SRTP packets from their cleartext RTP header without
+ * - viewers (`--viewer`, a list; each N runs once per kind): 'stock' (the default, bench/stockViewer.ts) are
+ *   plain werift 0.24.4 peers with werift's default settings (RTCP receiver reports, NACKs, REMB as werift
+ *   does them; ICE on 127.0.0.1 without STUN), counting what werift hands each track, per SSRC, by sequence
+ *   number. 'lean' (bench/leanViewer.ts) are patched, cheaper viewers for higher N:
+ * - lean viewers ('count' mode, the default) count SRTP packets from their cleartext RTP header without
  *   decrypting, so that the viewer processes, which share the two cores, take as little as possible; they
  *   send no NACKs or receiver reports. '--mode werift' runs werift's whole receive path instead.
  * - `--cpu-prof <dir>` runs the server under `node --cpu-prof` (<dir>/n<N>-t<threads>/, one .cpuprofile per
@@ -38,14 +43,16 @@
  * - contention: CPU of the viewer processes, of this driver (publisher) and of ffmpeg in the same window,
  *   the machine's busy fraction, and UDP datagrams the kernel dropped on the server's and viewers' sockets.
  */
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startLoopbackStun, type LoopbackStun } from '../test/helpers/loopbackStun.js';
 import { MediaClient } from '../test/helpers/MediaClient.js';
 import { createPublisherPeer, startTestMedia, type PublisherPeer, type TestMedia } from '../test/helpers/mediaSource.js';
 import { killChildrenOnExit, runMain } from './children.js';
-import type { Counts, JoinTiming, SeqRange, ViewerMode } from './fanoutProtocol.js';
+import type { Counts, JoinTiming, SeqRange, ViewerKind, ViewerMode } from './fanoutProtocol.js';
 import { measureFloor, type FloorResult } from './floorCore.js';
 import {
   childPids,
@@ -58,6 +65,8 @@ import {
   totalCpuUs,
   udpDrops,
 } from './procStats.js';
+import { startBrowserViewers, type BrowserViewers, type BrowserViewerStats } from './browserViewers.js';
+import { janusVersion, startJanus, type JanusProc } from './janusProcess.js';
 import { startServerProcess, stopServerProcess } from './serverProcess.js';
 import { Worker } from './viewerProcess.js';
 
@@ -75,6 +84,11 @@ const { values: args } = parseArgs({
     threads: { type: 'string', default: '0' },
     seconds: { type: 'string', default: '10' },
     settle: { type: 'string', default: '3' },
+    viewer: { type: 'string', default: 'stock' },
+    peer: { type: 'string', default: 'lectern' },
+    'janus-event-loops': { type: 'string', default: '0' },
+    browsers: { type: 'string', default: '2' },
+    out: { type: 'string' },
     mode: { type: 'string', default: 'count' },
     'per-worker': { type: 'string', default: '25' },
     'viewer-nice': { type: 'string', default: '19' },
@@ -93,6 +107,10 @@ const counts = args.n.split(',').map((s) => Number(s.trim()));
 const threadCounts = args.threads.split(',').map((s) => Number(s.trim()));
 const seconds = Number(args.seconds);
 const settleSeconds = Number(args.settle);
+const viewerKinds = args.viewer.split(',').map((s) => s.trim()) as ViewerKind[];
+const peers = args.peer.split(',').map((s) => s.trim());
+const janusEventLoops = args['janus-event-loops'].split(',').map((s) => Number(s.trim()));
+const browserCount = Number(args.browsers);
 const mode = args.mode as ViewerMode;
 const perWorker = Number(args['per-worker']);
 const viewerNice = Number(args['viewer-nice']);
@@ -108,6 +126,10 @@ if (
   !(seconds > 0) ||
   !(settleSeconds >= 0) ||
   (mode !== 'count' && mode !== 'werift') ||
+  viewerKinds.some((v) => v !== 'stock' && v !== 'lean') ||
+  peers.some((p) => p !== 'lectern' && p !== 'janus') ||
+  !(Number.isInteger(browserCount) && browserCount >= 0 && browserCount <= 5) ||
+  janusEventLoops.some((e) => !Number.isInteger(e) || e < 0 || e > 64) ||
   !(perWorker >= 1) ||
   !(Number.isInteger(viewerNice) && viewerNice >= 0 && viewerNice <= 19) ||
   !(burst >= 1) ||
@@ -163,9 +185,35 @@ function sumCounts(cs: Counts[]): Counts {
     out.viewersWithoutVideo += c.viewersWithoutVideo;
     out.packets += c.packets;
     out.duplicates += c.duplicates;
+    if (c.videoExpected !== undefined) out.videoExpected = (out.videoExpected ?? 0) + c.videoExpected;
+    if (c.audioExpected !== undefined) out.audioExpected = (out.audioExpected ?? 0) + c.audioExpected;
     out.at = Math.max(out.at, c.at);
   }
   return out;
+}
+
+/** The browsers' window: getStats deltas per kind and viewer, and their sum. */
+function browserFigures(b0: BrowserViewerStats[], b1: BrowserViewerStats[]) {
+  const kind = (k: 'video' | 'audio') =>
+    b1.map((end, i) => {
+      const a = b0[i]?.[k];
+      const b = end[k];
+      if (!b) return null;
+      const received = b.packetsReceived - (a?.packetsReceived ?? 0);
+      const lost = b.packetsLost - (a?.packetsLost ?? 0);
+      return { packetsReceived: received, packetsLost: lost, loss: round(lost / Math.max(1, received + lost), 4), jitterMs: round(b.jitter * 1000, 1) };
+    });
+  const video = kind('video');
+  const audio = kind('audio');
+  const sum = (xs: ({ packetsReceived: number } | null)[]) => xs.reduce((a, x) => a + (x?.packetsReceived ?? 0), 0);
+  return {
+    viewers: b1.length,
+    connected: b1.filter((b) => b.connected).length,
+    firstVideoMs: b1.map((b) => b.firstVideoMs),
+    video,
+    audio,
+    packetsReceived: sum(video) + sum(audio),
+  };
 }
 
 // ---- the publisher (in this process) ----
@@ -182,6 +230,8 @@ interface PublisherCounts {
 
 const published: PublisherCounts = { video: 0, audio: 0, videoPayloadBytes: 0, audioPayloadBytes: 0, videoSeq: 0, audioSeq: 0 };
 let currentPub: PublisherPeer | undefined;
+/** In a Janus run, the publisher's RTP goes as plain RTP to the mountpoint's ports instead. */
+let currentJanus: JanusProc | undefined;
 
 function rtpPayloadBytes(rtp: Buffer): number {
   if (rtp.length < 12) return 0;
@@ -192,18 +242,20 @@ function rtpPayloadBytes(rtp: Buffer): number {
 
 function feed(media: TestMedia): void {
   media.onVideo((rtp) => {
-    if (!currentPub || rtp.length < 12) return;
+    if ((!currentPub && !currentJanus) || rtp.length < 12) return;
     published.video++;
     published.videoPayloadBytes += rtpPayloadBytes(rtp);
     published.videoSeq = rtp.readUInt16BE(2);
-    currentPub.sendVideo(rtp);
+    if (currentPub) currentPub.sendVideo(rtp);
+    else currentJanus?.sendVideo(rtp);
   });
   media.onAudio((rtp) => {
-    if (!currentPub || rtp.length < 12) return;
+    if ((!currentPub && !currentJanus) || rtp.length < 12) return;
     published.audio++;
     published.audioPayloadBytes += rtpPayloadBytes(rtp);
     published.audioSeq = rtp.readUInt16BE(2);
-    currentPub.sendAudio(rtp);
+    if (currentPub) currentPub.sendAudio(rtp);
+    else currentJanus?.sendAudio(rtp);
   });
 }
 
@@ -225,42 +277,70 @@ interface Sample {
   viewerDrops: number;
 }
 
-async function runOnce(n: number, threads: number, stunPort: number, ffmpegPid: number | undefined) {
-  log(`N=${n}: starting the server (forwarding threads: ${threads})`);
-  const profDir = args['cpu-prof'] ? path.resolve(args['cpu-prof'], `n${n}-t${threads}`) : undefined;
-  const server = await startServerProcess(
-    GROUP,
-    GROUP_DESCRIPTION,
-    threads > 0 ? ['--forward-threads', String(threads)] : [],
-    profDir ? ['--cpu-prof', '--cpu-prof-dir', profDir] : [],
-  );
+/** The SFU the viewers watch: Lectern (a server process, --forward-threads `threads`) or Janus's streaming plugin. */
+type Peer = { kind: 'lectern'; threads: number } | { kind: 'janus'; eventLoops: number };
+
+async function runOnce(n: number, peer: Peer, viewerKind: ViewerKind, stunPort: number, ffmpegPid: number | undefined) {
+  const threads = peer.kind === 'lectern' ? peer.threads : 0;
   const workers: Worker[] = [];
   let speaker: MediaClient | undefined;
   let pub: PublisherPeer | undefined;
+  let janus: JanusProc | undefined;
+  let browsers: BrowserViewers | undefined;
+  let lectern: Awaited<ReturnType<typeof startServerProcess>> | undefined;
+  let server: { pid: number };
+  let wsUrl = '';
   try {
-    const wsUrl = `ws://127.0.0.1:${server.port}/ws`;
-    speaker = await MediaClient.join({ url: wsUrl, group: GROUP, username: 'speaker', password: 'pw', stunPort });
-    const sp = speaker;
-    sp.ws.onMessage((m) => {
-      if (m.type === 'ping') sp.ws.send({ type: 'pong' });
-    });
-    pub = createPublisherPeer({ stunPort });
-    currentPub = pub;
-    const streamId = await speaker.publish('camera', pub);
-    await pub.connected();
-    pub.pc.connectionStateChange.subscribe((st) => {
-      if (st === 'failed' || st === 'disconnected') log(`N=${n}: publisher connection ${st}`);
-    });
-    sp.ws.onMessage((m) => {
-      if (m.id === streamId && (m.type === 'renegotiate' || m.type === 'abort' || m.type === 'close')) {
-        log(`N=${n}: server sent ${m.type} for the published stream`);
-      }
-    });
-    log(`N=${n}: publishing stream ${streamId.slice(0, 8)} (server pid ${server.pid})`);
+    if (peer.kind === 'janus') {
+      log(`N=${n}: starting janus (event_loops ${peer.eventLoops || 'unset: stock'}; ${viewerKind} viewers)`);
+      janus = await startJanus({ eventLoops: peer.eventLoops || undefined, log });
+      server = janus;
+      currentJanus = janus;
+      log(`N=${n}: publishing to janus mountpoint ${janus.mountpoint} (janus pid ${janus.pid})`);
+    } else {
+      log(`N=${n}: starting the server (forwarding threads: ${threads}; ${viewerKind} viewers)`);
+      const profDir = args['cpu-prof'] ? path.resolve(args['cpu-prof'], `n${n}-t${threads}`) : undefined;
+      lectern = await startServerProcess(
+        GROUP,
+        GROUP_DESCRIPTION,
+        threads > 0 ? ['--forward-threads', String(threads)] : [],
+        profDir ? ['--cpu-prof', '--cpu-prof-dir', profDir] : [],
+      );
+      server = lectern;
+      wsUrl = `ws://127.0.0.1:${lectern.port}/ws`;
+      speaker = await MediaClient.join({ url: wsUrl, group: GROUP, username: 'speaker', password: 'pw', stunPort });
+      const sp = speaker;
+      sp.ws.onMessage((m) => {
+        if (m.type === 'ping') sp.ws.send({ type: 'pong' });
+      });
+      pub = createPublisherPeer({ stunPort });
+      currentPub = pub;
+      const streamId = await speaker.publish('camera', pub);
+      await pub.connected();
+      pub.pc.connectionStateChange.subscribe((st) => {
+        if (st === 'failed' || st === 'disconnected') log(`N=${n}: publisher connection ${st}`);
+      });
+      sp.ws.onMessage((m) => {
+        if (m.id === streamId && (m.type === 'renegotiate' || m.type === 'abort' || m.type === 'close')) {
+          log(`N=${n}: server sent ${m.type} for the published stream`);
+        }
+      });
+      log(`N=${n}: publishing stream ${streamId.slice(0, 8)} (server pid ${lectern.pid})`);
+    }
 
     const k = Math.max(1, Math.ceil(n / perWorker));
     for (let i = 0; i < k; i++) workers.push(Worker.start(viewerNice));
-    await Promise.all(workers.map((w) => w.request<'ok'>({ cmd: 'init', url: wsUrl, group: GROUP, mode, joinTimeoutMs }, 30_000)));
+    // A viewer process compiles its TypeScript (tsx) first: slow on a loaded machine.
+    const init = {
+      cmd: 'init' as const,
+      url: wsUrl,
+      group: GROUP,
+      viewer: viewerKind,
+      mode,
+      joinTimeoutMs,
+      janus: janus ? { url: janus.url, mountpoint: janus.mountpoint } : undefined,
+    };
+    await Promise.all(workers.map((w) => w.request<'ok'>(init, 90_000)));
     await sleep(2000); // the publisher's stream settles, the viewer processes are idle
     const workerPids = workers.map((w) => w.pid);
     const sample = (): Sample => {
@@ -281,9 +361,9 @@ async function runOnce(n: number, threads: number, stunPort: number, ffmpegPid: 
         viewerDrops: udpDrops(workerPids).drops,
       };
     };
-    const count = async (video?: SeqRange, audio?: SeqRange) =>
+    const count = async (video?: SeqRange, audio?: SeqRange, window?: [number, number]) =>
       sumCounts(
-        (await Promise.all(workers.map((w) => w.request<'count'>({ cmd: 'count', video, audio }, 10_000)))).map((r) => r.counts),
+        (await Promise.all(workers.map((w) => w.request<'count'>({ cmd: 'count', video, audio, window }, 10_000)))).map((r) => r.counts),
       );
     const memBefore = processMemoryKb(server.pid);
     const cpuBeforeJoin = processCpuUs(server.pid) ?? NaN;
@@ -316,23 +396,36 @@ async function runOnce(n: number, threads: number, stunPort: number, ffmpegPid: 
     const failures = timings.filter((t) => !t.ok);
     for (const f of failures.slice(0, 5)) log(`N=${n}: viewer ${f.index} failed: ${f.error}`);
 
+    // A few real browsers watch alongside (Lectern runs only): their getStats is reported, not counted above.
+    if (lectern && browserCount > 0) {
+      try {
+        browsers = await startBrowserViewers(browserCount, `http://127.0.0.1:${lectern.port}`, GROUP);
+        log(`N=${n}: ${browserCount} Chromium viewers watching too`);
+      } catch (err) {
+        log(`N=${n}: no Chromium viewers: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
     await sleep(settleSeconds * 1000);
 
     // The window is defined by the publisher: the packets it sent between s0 and s1, identified by sequence
     // number. Viewer processes may lag behind (they are niced, the machine is shared), so they are asked
     // only after s1, once they have drained, how many of exactly those packets each viewer got.
     log(`N=${n}: measuring for ${seconds} s`);
+    const b0 = await browsers?.stats().catch(() => undefined);
     const s0 = sample();
     await sleep(seconds * 1000);
     const s1 = sample();
+    const b1 = await browsers?.stats().catch(() => undefined);
     const memAfter = processMemoryKb(server.pid);
     const workersMemKb = workerPids.reduce((a, p) => a + (processMemoryKb(p)?.rssKb ?? 0), 0);
     const videoRange: SeqRange = [s0.published.videoSeq, s1.published.videoSeq];
     const audioRange: SeqRange = [s0.published.audioSeq, s1.published.audioSeq];
-    let got = await count(videoRange, audioRange);
+    // Janus renumbers each viewer's packets: its viewers count what arrived in the window instead.
+    const window: [number, number] | undefined = janus ? [performance.timeOrigin + s0.at, performance.timeOrigin + s1.at] : undefined;
+    let got = await count(videoRange, audioRange, window);
     for (let i = 0; i < 20; i++) {
       await sleep(500);
-      const again = await count(videoRange, audioRange);
+      const again = await count(videoRange, audioRange, window);
       const settled = again.videoInRange === got.videoInRange && again.audioInRange === got.audioInRange;
       got = again;
       if (settled) break;
@@ -347,11 +440,17 @@ async function runOnce(n: number, threads: number, stunPort: number, ffmpegPid: 
     const meanAudioPayload = pubAudioBytes / Math.max(1, s1.published.audio - s0.published.audio);
     const viewersOk = got.joined;
     const forwarded = got.videoInRange + got.audioInRange;
-    const expected = (pubVideo + pubAudio) * viewersOk;
+    // For Janus, what each viewer's sequence numbers say it was sent in the window (see janusViewer.ts).
+    const expectedVideo = got.videoExpected ?? pubVideo * viewersOk;
+    const expectedAudio = got.audioExpected ?? pubAudio * viewersOk;
+    const expected = expectedVideo + expectedAudio;
     // Packets of the window that no viewer got: lost on the way to the server or in it, for everyone.
     const videoNowhere = got.videoHits.filter((h) => h === 0).length;
     const audioNowhere = got.audioHits.filter((h) => h === 0).length;
+    const browserWindow = b0 && b1 ? browserFigures(b0, b1) : null;
     const serverCpuUs = s1.serverCpuUs - s0.serverCpuUs;
+    // Every packet the server sent viewers in the window: the browsers' too.
+    const forwardedAll = forwarded + (browserWindow?.packetsReceived ?? 0);
     const workersCpuUs = s1.workersCpuUs - s0.workersCpuUs;
     const cores = (us: number) => round(us / (windowS * 1e6), 3);
     const busiestThreadUs = Math.max(...[...s1.serverThreadsCpuUs].map(([tid, us]) => us - (s0.serverThreadsCpuUs.get(tid) ?? 0)));
@@ -362,6 +461,8 @@ async function runOnce(n: number, threads: number, stunPort: number, ffmpegPid: 
 
     const result = {
       n,
+      peer: peer.kind === 'janus' ? (peer.eventLoops ? `janus event_loops=${peer.eventLoops}` : 'janus') : 'lectern',
+      viewer: viewerKind,
       forwardThreads: threads,
       viewerProcesses: k,
       viewersJoined: viewersOk,
@@ -371,7 +472,7 @@ async function runOnce(n: number, threads: number, stunPort: number, ffmpegPid: 
       viewersWithoutVideo: got.viewersWithoutVideo,
       windowSeconds: round(windowS, 2),
       /** Server CPU (user + system, all threads) in the window ÷ packets forwarded in it. */
-      cpuUsPerPacket: round(serverCpuUs / forwarded, 2),
+      cpuUsPerPacket: round(serverCpuUs / forwardedAll, 2),
       /** Distinct packets of the window that reached viewers, per second. */
       forwardedPacketsPerSecond: round(forwarded / windowS, 0),
       /** forwardedPacketsPerSecond ÷ the busiest server thread's busy fraction (see the header). */
@@ -382,9 +483,14 @@ async function runOnce(n: number, threads: number, stunPort: number, ffmpegPid: 
        * sequence number: gaps after each viewer's first keyframe, wherever the packet was lost.
        */
       loss: round(1 - forwarded / expected, 4),
-      videoLoss: round(1 - got.videoInRange / (pubVideo * viewersOk), 4),
+      videoLoss: round(1 - got.videoInRange / expectedVideo, 4),
       /** Audio has no NACK (as in Galène), so upstream losses are not repaired for it. */
-      audioLoss: round(1 - got.audioInRange / (pubAudio * viewersOk), 4),
+      audioLoss: round(1 - got.audioInRange / expectedAudio, 4),
+      /** Packets received in the window ÷ (published in it × viewers), per kind: above 1 with retransmissions. */
+      receivedPerPublished: {
+        video: round(got.videoInRange / (pubVideo * viewersOk), 4),
+        audio: round(got.audioInRange / (pubAudio * viewersOk), 4),
+      },
       /**
        * The part of `loss` made of packets that no viewer received (lost before the server or dropped for
        * everyone: the server's receive socket overflowing when it cannot keep up); the rest was lost on the
@@ -394,6 +500,8 @@ async function runOnce(n: number, threads: number, stunPort: number, ffmpegPid: 
       packetsNoViewerGot: { video: videoNowhere, audio: audioNowhere },
       /** Packets received twice (retransmissions of packets that had arrived), since the viewers joined. */
       duplicates: got.duplicates,
+      /** Duplicates ÷ every packet the viewers received: the share of the traffic that was retransmissions. */
+      retransmissionShare: round(got.duplicates / Math.max(1, got.packets), 4),
       joinConnectedMs: { p50: percentile(connectedMs, 50), p95: percentile(connectedMs, 95), max: percentile(connectedMs, 100) },
       joinFirstVideoMs: { p50: percentile(firstVideoMs, 50), p95: percentile(firstVideoMs, 95), max: percentile(firstVideoMs, 100) },
       joinPhase: {
@@ -409,6 +517,8 @@ async function runOnce(n: number, threads: number, stunPort: number, ffmpegPid: 
         serverPeakKb: memAfter?.peakKb ?? null,
         kbPerViewer: memBefore && memAfter ? round((memAfter.rssKb - memBefore.rssKb) / n, 0) : null,
         viewerProcessesRssKb: workersMemKb,
+        /** The viewer processes' RSS ÷ N (each process also holds node itself, ~50 MiB). */
+        viewerProcessRssKbPerViewer: round(workersMemKb / n, 0),
       },
       published: {
         videoPackets: pubVideo,
@@ -442,6 +552,8 @@ async function runOnce(n: number, threads: number, stunPort: number, ffmpegPid: 
         cpus: os.cpus().length,
       },
       /** Datagrams the kernel dropped because a socket's receive buffer was full, in the window. */
+      /** The Chromium viewers' getStats inbound-rtp, per kind, over the window (jitter: at its end, in ms). */
+      browsers: browserWindow,
       udpDrops: {
         server: s1.serverDrops - s0.serverDrops,
         /** The most on one server socket (the publisher's, when the server cannot keep up), and how many had any. */
@@ -459,11 +571,14 @@ async function runOnce(n: number, threads: number, stunPort: number, ffmpegPid: 
     return result;
   } finally {
     log(`N=${n}: stopping`);
+    await browsers?.close();
     await Promise.all(workers.map((w) => w.stop()));
     currentPub = undefined;
+    currentJanus = undefined;
     await pub?.close().catch(() => undefined);
     await speaker?.close().catch(() => undefined);
-    await stopServerProcess(server);
+    if (lectern) await stopServerProcess(lectern);
+    await janus?.stop();
   }
 }
 
@@ -495,7 +610,11 @@ function summarise(f: FloorResult): FloorSummary {
 
 async function main(): Promise<void> {
   const started = Date.now();
-  log(`N = ${counts.join(', ')}; ${seconds} s window; viewer mode '${mode}'; ${perWorker} viewers per process; floor: ${floorPackets} packets`);
+  const janus = peers.includes('janus') ? janusVersion() : undefined;
+  if (peers.includes('janus') && !janus) {
+    log('no janus: the Janus comparison is skipped (install it: apt-get install janus; or JANUS=/path/to/janus)');
+  }
+  log(`N = ${counts.join(', ')}; ${seconds} s window; viewers ${viewerKinds.join(', ')} (lean mode '${mode}'); ${perWorker} viewers per process; floor: ${floorPackets} packets`);
   const stun: LoopbackStun = await startLoopbackStun();
   // testsrc at 640x480 tops out near 0.8 Mbit/s whatever the target; at 960x540 VP8 reaches ~1.2 Mbit/s.
   const media = await startTestMedia({ videoBitrate: args['video-bitrate'], width: videoWidth, height: videoHeight });
@@ -504,11 +623,20 @@ async function main(): Promise<void> {
   await media.firstVideo();
   type Run = Awaited<ReturnType<typeof runOnce>>;
   const runs: (Run & { floorAfterRun: FloorSummary | null })[] = [];
-  const errors: { n: number; threads: number; error: string }[] = [];
+  const errors: { n: number; threads: number; viewer: ViewerKind; error: string }[] = [];
   try {
-    for (const n of counts) for (const threads of threadCounts) {
+    // Lean viewers speak Galène's protocol only: Janus runs use stock viewers.
+    const plan: { n: number; peer: Peer; viewerKind: ViewerKind }[] = [];
+    for (const n of counts) {
+      if (peers.includes('lectern'))
+        for (const viewerKind of viewerKinds) for (const threads of threadCounts) plan.push({ n, peer: { kind: 'lectern', threads }, viewerKind });
+      if (peers.includes('janus') && janus)
+        for (const eventLoops of janusEventLoops) plan.push({ n, peer: { kind: 'janus', eventLoops }, viewerKind: 'stock' });
+    }
+    for (const { n, peer, viewerKind } of plan) {
+      const threads = peer.kind === 'lectern' ? peer.threads : 0;
       try {
-        const run = await runOnce(n, threads, stun.port, ffmpegPid);
+        const run = await runOnce(n, peer, viewerKind, stun.port, ffmpegPid);
         // This machine's speed drifts by tens of % over minutes (shared host): a floor taken right after each
         // run, with its server and viewers gone and ffmpeg paused, pairs the ratio with the same conditions.
         let floorAfterRun: FloorSummary | null = null;
@@ -528,7 +656,7 @@ async function main(): Promise<void> {
       } catch (err) {
         const error = err instanceof Error ? err.message : String(err);
         log(`N=${n}: failed: ${error}`);
-        errors.push({ n, threads, error });
+        errors.push({ n, threads, viewer: viewerKind, error });
       }
     }
   } finally {
@@ -564,7 +692,13 @@ async function main(): Promise<void> {
     },
     config: {
       forwardThreads: threadCounts,
-      viewerMode: mode,
+      viewers: viewerKinds,
+      peers,
+      /** Janus's version (Debian's package), or null when it was asked for and not found (then no Janus runs). */
+      janus: janus ?? null,
+      janusEventLoops,
+      /** How lean viewers receive (`--mode`); stock viewers always use werift's whole receive path. */
+      leanViewerMode: mode,
       windowSeconds: seconds,
       settleSeconds,
       viewersPerProcess: perWorker,
@@ -586,7 +720,7 @@ async function main(): Promise<void> {
       /** capacityPacketsPerSecond ÷ that of the run with the same N and one forwarding thread. */
       capacityRatio: round(
         (r.capacityPacketsPerSecond ?? NaN) /
-          (runs.find((o) => o.n === r.n && o.forwardThreads === 1)?.capacityPacketsPerSecond ?? NaN),
+          (runs.find((o) => o.n === r.n && o.viewer === r.viewer && o.forwardThreads === 1)?.capacityPacketsPerSecond ?? NaN),
         2,
       ),
     })),
@@ -596,6 +730,11 @@ async function main(): Promise<void> {
     totalSeconds: Math.round((Date.now() - started) / 1000),
   };
   process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+  // Also kept in bench/results/ (or --out FILE).
+  const file =
+    args.out ?? path.join(path.dirname(fileURLToPath(import.meta.url)), 'results', `fanout-${out.date.slice(0, 16).replace(/[T:]/g, '-')}.json`);
+  fs.writeFileSync(file, `${JSON.stringify(out, null, 2)}\n`);
+  log(`written to ${file}`);
   log(`done in ${out.totalSeconds} s`);
 }
 

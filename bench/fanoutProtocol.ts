@@ -9,11 +9,21 @@
  */
 export type ViewerMode = 'werift' | 'count';
 
+/**
+ * Which viewers: 'stock' (bench/stockViewer.ts: plain werift 0.24.4 peers with default settings, as a third
+ * party writes them) or 'lean' (bench/leanViewer.ts: patched, cheap viewers, `mode` says how they receive).
+ */
+export type ViewerKind = 'stock' | 'lean';
+
 export interface InitCommand {
   cmd: 'init';
   url: string;
   group: string;
+  /** Default 'lean' (bench/burst.ts and test/helpers/burstRig.ts use lean viewers). */
+  viewer?: ViewerKind;
   mode: ViewerMode;
+  /** Watch this Janus streaming mountpoint instead of joining a Lectern group (stock viewers only). */
+  janus?: { url: string; mountpoint: number };
   /** Give up on a viewer that has no video this long after its join was sent. */
   joinTimeoutMs: number;
 }
@@ -39,6 +49,11 @@ export interface CountCommand {
   cmd: 'count';
   video?: SeqRange;
   audio?: SeqRange;
+  /**
+   * Janus viewers (whose sequence numbers Janus rewrites): count instead the packets that arrived in this
+   * time window (epoch ms), and the sequence-number span they cover (`videoExpected`, `audioExpected`).
+   */
+  window?: [t0: number, t1: number];
 }
 
 /** 16-bit sequence numbers, `from` exclusive, `to` inclusive, wrapping; at most 32767 apart. */
@@ -83,6 +98,9 @@ export interface Counts {
   audioHits: number[];
   /** Joined viewers that got nothing in the requested video range. */
   viewersWithoutVideo: number;
+  /** With `window`: the sequence-number spans of the window's packets, summed over viewers. */
+  videoExpected?: number;
+  audioExpected?: number;
   /** Everything received so far (duplicates included), and how many were duplicates. */
   packets: number;
   duplicates: number;

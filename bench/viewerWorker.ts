@@ -8,11 +8,9 @@ import { installNativeX25519 } from '../src/forward/nativeX25519.js';
 import { startLoopbackStun, type LoopbackStun } from '../test/helpers/loopbackStun.js';
 import type { CountCommand, Counts, InitCommand, WorkerCommand, WorkerReply } from './fanoutProtocol.js';
 import { LeanViewer } from './leanViewer.js';
+import { JanusViewer } from './janusViewer.js';
+import { StockViewer, type BenchViewer } from './stockViewer.js';
 
-// Viewers' DTLS handshakes in native X25519, and their certificate parsed once, as the server's (browsers' are
-// native too).
-installNativeX25519();
-installDtlsKeyCache();
 
 if (!process.send) {
   console.error('viewerWorker: must be started by bench/fanout.ts (fork with an IPC channel)');
@@ -21,8 +19,8 @@ if (!process.send) {
 
 let init: InitCommand | undefined;
 let stun: LoopbackStun | undefined;
-const viewers: LeanViewer[] = [];
-const byIndex = new Map<number, LeanViewer>();
+const viewers: BenchViewer[] = [];
+const byIndex = new Map<number, BenchViewer>();
 
 function reply(r: WorkerReply): void {
   process.send?.(r);
@@ -48,6 +46,17 @@ function count(c: CountCommand): Counts {
     out.duplicates += v.video.duplicates + v.audio.duplicates;
     if (!v.timing.ok) continue;
     out.joined++;
+    if (c.window && v instanceof JanusViewer) {
+      const [t0, t1] = c.window;
+      const video = v.videoArrivals.window(t0, t1);
+      const audio = v.audioArrivals.window(t0, t1);
+      out.videoInRange += video.received;
+      out.audioInRange += audio.received;
+      out.videoExpected = (out.videoExpected ?? 0) + video.expected;
+      out.audioExpected = (out.audioExpected ?? 0) + audio.expected;
+      if (video.received === 0) out.viewersWithoutVideo++;
+      continue;
+    }
     if (c.video) {
       const n = v.video.countRange(c.video[0], c.video[1], out.videoHits);
       out.videoInRange += n;
@@ -59,11 +68,15 @@ function count(c: CountCommand): Counts {
 }
 
 /** The viewer with this index (created by an earlier 'open', or now). */
-function viewer(index: number): LeanViewer {
+function viewer(index: number): BenchViewer {
   let v = byIndex.get(index);
   if (!v) {
     if (!init || !stun) throw new Error('viewer before init');
-    v = new LeanViewer({ url: init.url, group: init.group, index, stunPort: stun.port, mode: init.mode });
+    v = init.janus
+      ? new JanusViewer({ url: init.janus.url, mountpoint: init.janus.mountpoint, index })
+      : init.viewer === 'stock'
+        ? new StockViewer({ url: init.url, group: init.group, index })
+        : new LeanViewer({ url: init.url, group: init.group, index, stunPort: stun.port, mode: init.mode });
     byIndex.set(index, v);
     viewers.push(v);
   }
@@ -74,6 +87,12 @@ async function handle(c: WorkerCommand): Promise<void> {
   switch (c.cmd) {
     case 'init':
       init = c;
+      if (c.viewer !== 'stock') {
+        // Lean viewers' DTLS handshakes in native X25519, and their certificate parsed once, as the server's
+        // (browsers' are native too). Stock viewers get none of Lectern's werift patches.
+        installNativeX25519();
+        installDtlsKeyCache();
+      }
       stun ??= await startLoopbackStun();
       reply({ seq: c.seq, type: 'ok' });
       return;
