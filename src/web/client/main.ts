@@ -195,6 +195,7 @@ async function main(): Promise<void> {
   const ops = new OpControls(t, conn, (text) => (notice.textContent = text));
   people.append(ops.el);
   header.insertBefore(ops.indicator, leave);
+  header.insertBefore(ops.record, leave);
   const recordingsLink = new RecordingsLink(t, group, conn);
   header.insertBefore(recordingsLink.el, leave);
   const viewer = new ViewerControls(t, conn, stage.el, (text) => (notice.textContent = text));
