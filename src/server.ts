@@ -199,7 +199,7 @@ export async function startServer(opts: ServerOptions): Promise<LecternServer> {
         // Recordings are finished (and their jobs kept) while their publishers are still connected.
         await egress.close();
         await webhooks.close();
-        signal.close(); // every client is told: WebSocket close 1001 "server shutting down"
+        signal.close(); // every client is told: a warning "The server is shutting down", then WebSocket close 1001
         await forwardPool?.close();
         httpMedia.close();
         registry.close();

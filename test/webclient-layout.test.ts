@@ -20,6 +20,7 @@ const STEP_MS = 30_000;
 const MEDIA_MS = 90_000;
 const DESKTOP = { width: 1280, height: 720 };
 const PHONE = { width: 390, height: 844 };
+const PHONE_LANDSCAPE = { width: 844, height: 390 };
 
 interface Box {
   x: number;
@@ -44,15 +45,22 @@ async function box(l: Locator): Promise<Box> {
   return b;
 }
 
-/** Scrolled to the top, each of these is displayed wholly inside the viewport. */
+/**
+ * Each of these is displayed wholly inside the viewport, with the page scrolled to its top and to its bottom
+ * (they never scroll out of view), and the page is no taller than the viewport.
+ */
 async function expectInViewport(page: Page, what: string, locators: Locator[]): Promise<void> {
-  await page.evaluate(() => window.scrollTo(0, 0));
   const size = page.viewportSize()!;
   const viewport = { x: 0, y: 0, ...size };
-  for (const l of locators) {
-    const b = await box(l);
-    expect(inside(b, viewport), `${what}: ${String(l)} at ${JSON.stringify(b)} in ${JSON.stringify(size)}`).toBe(true);
+  for (const to of [0, 100_000]) {
+    await page.evaluate((y) => window.scrollTo(0, y), to);
+    for (const l of locators) {
+      const b = await box(l);
+      expect(inside(b, viewport), `${what}, scrolled to ${to}: ${String(l)} at ${JSON.stringify(b)} in ${JSON.stringify(size)}`).toBe(true);
+    }
   }
+  const { scrollHeight, innerHeight } = await page.evaluate(() => ({ scrollHeight: document.scrollingElement!.scrollHeight, innerHeight: window.innerHeight }));
+  expect(scrollHeight, `${what}: page height ${scrollHeight} > ${innerHeight}`).toBeLessThanOrEqual(innerHeight);
 }
 
 /** The page is no wider than the viewport (nothing spills sideways). */
@@ -107,6 +115,7 @@ describe("Lectern's web client: the lecture view's layout", () => {
 
   const button = (w: PageWatch, name: string) => w.page.getByRole('button', { name, exact: true });
   const viewerControls = (w: PageWatch) => ['Raise hand', 'Full screen', 'Low bandwidth', 'Switch to HLS'].map((n) => button(w, n));
+  const chatBox = (w: PageWatch) => [w.page.getByLabel('Message', { exact: true }), button(w, 'Send')];
   const lecturerControls = () => ['Camera', 'Microphone', 'Share screen'].map((n) => button(lecturer, n));
 
   beforeAll(async () => {
@@ -115,6 +124,8 @@ describe("Lectern's web client: the lecture view's layout", () => {
       groups: {
         [GROUP]: {
           displayName: 'Physics 101',
+          // (As the README's example: the lecturer's Record button is among the controls that must stay in view.)
+          'allow-recording': true,
           users: {
             teacher: { password: 'secret', permissions: 'op' },
             auditor: { password: 'listen', permissions: 'observe' },
@@ -155,13 +166,12 @@ describe("Lectern's web client: the lecture view's layout", () => {
       await expect.poll(() => b.getAttribute('aria-pressed'), { timeout: STEP_MS }).toBe('true');
     }
     await waitUntil('the preview of the screen share', () => videoBoxes(lecturer.page, 'main').catch(() => undefined), (v) => v?.label === 'screenshare' && v.picture.width > 0, STEP_MS);
-    for (const size of [DESKTOP, PHONE]) {
+    for (const size of [DESKTOP, PHONE, PHONE_LANDSCAPE]) {
       await lecturer.page.setViewportSize(size);
       const what = `lecturer at ${size.width}x${size.height}`;
-      await expectInViewport(lecturer.page, what, lecturerControls());
+      // The preview is compact: Record and the chat box are in view with the controls.
+      await expectInViewport(lecturer.page, what, [...lecturerControls(), button(lecturer, 'Record'), ...chatBox(lecturer)]);
       await expectNoSidewaysScroll(lecturer.page, what);
-      // The preview is compact: at 1280x720 the chat box is in view beside it.
-      if (size === DESKTOP) await expectInViewport(lecturer.page, what, [lecturer.page.getByLabel('Message', { exact: true })]);
       // (In the page, hidden: the same page shows it to those who may not present.)
       await expect(lecturer.page.getByRole('button', { name: 'Raise hand', exact: true, includeHidden: true }).count()).resolves.toBe(1);
       await expect(button(lecturer, 'Raise hand').isVisible()).resolves.toBe(false);
@@ -189,12 +199,20 @@ describe("Lectern's web client: the lecture view's layout", () => {
       expect(side!.box.width * side!.box.height).toBeLessThan((main!.box.width * main!.box.height) / 4);
       expect(inside(side!.box, await box(w.page.locator('.stage-view'))), `${what}: ${JSON.stringify({ main, side })}`).toBe(true);
       expect(overlap(side!.box, main!.picture), `${what}: ${JSON.stringify({ main, side })}`).toBeGreaterThan(0);
-      // The viewer's controls sit under the picture, not over it, and are in view.
-      await expectInViewport(w.page, what, viewerControls(w));
+      // The viewer's controls sit under the picture, not over it, and are in view, and so is the chat box.
+      await expectInViewport(w.page, what, [...viewerControls(w), ...chatBox(w)]);
       for (const b of viewerControls(w)) expect(overlap(await box(b), main!.picture), `${what}: ${String(b)} covers the slide`).toBe(0);
       await expectNoSidewaysScroll(w.page, what);
+      // Nothing of the presenter's: no Camera, Microphone, Share screen nor Record.
+      for (const n of ['Camera', 'Microphone', 'Share screen', 'Record']) await expect(button(w, n).isVisible(), `${what}: ${n}`).resolves.toBe(false);
       await saveScreenshot(w.page, `webclient-layout-${w.name}-${size.width}x${size.height}`);
     }
+    // Turned sideways, the phone keeps the stage, the controls and the chat box in view.
+    await phone.page.setViewportSize(PHONE_LANDSCAPE);
+    await expectInViewport(phone.page, 'student-phone at 844x390', [...viewerControls(phone), ...chatBox(phone)]);
+    await expectNoSidewaysScroll(phone.page, 'student-phone at 844x390');
+    await saveScreenshot(phone.page, 'webclient-layout-student-phone-844x390');
+    await phone.page.setViewportSize(PHONE);
     // Send stays inside the chat panel.
     for (const w of [desk, phone]) expect(inside(await box(button(w, 'Send')), await box(w.page.locator('section.chat')))).toBe(true);
   }, 360_000);
@@ -236,7 +254,7 @@ describe("Lectern's web client: the lecture view's layout", () => {
     const handBadge = button(lecturer, '1 hand raised');
     await handBadge.waitFor({ timeout: STEP_MS });
     await expect(announcer.textContent()).resolves.toBe('student2 raised a hand');
-    for (const size of [DESKTOP, PHONE]) {
+    for (const size of [DESKTOP, PHONE, PHONE_LANDSCAPE]) {
       await lecturer.page.setViewportSize(size);
       await expectInViewport(lecturer.page, `lecturer's badges at ${size.width}x${size.height}`, [chatBadge, handBadge]);
       await saveScreenshot(lecturer.page, `webclient-layout-lecturer-alerts-${size.width}x${size.height}`);

@@ -116,6 +116,12 @@ export class Session implements JoiningClient {
     });
   }
 
+  /** The server is stopping: the client is told in words (shown by Galène's client and ours), then the socket closes (1001). */
+  shutdown(): void {
+    this.send({ type: 'usermessage', kind: 'warning', dest: this.id, privileged: true, value: 'The server is shutting down' });
+    this.close(1001, 'server shutting down');
+  }
+
   kick(by: { id?: string; username?: string }, message: string): void {
     this.send({
       type: 'usermessage',

@@ -88,7 +88,7 @@ export class SignalServer {
   }
 
   close(): void {
-    for (const s of this.sessions) s.close(1001, 'server shutting down');
+    for (const s of this.sessions) s.shutdown();
     this.wss.close();
   }
 }

@@ -17,6 +17,8 @@ export interface ServerProcess {
   /** What the process printed so far: all of it, and its standard error alone. */
   output(): string;
   stderr(): string;
+  /** Sends SIGTERM and resolves with the exit code once the process has exited (null: ended by a signal). */
+  terminate(): Promise<number | null>;
   stop(): Promise<void>;
 }
 
@@ -35,7 +37,7 @@ function freePort(): Promise<number> {
  * folders holding `groups` (each a description, or a string: the file's text as is) and `config` (as
  * data/config.json), plus `args`; resolves once it serves HTTP.
  */
-export async function startServerProcess(opts: { groups: Record<string, unknown>; config?: unknown; args?: string[] }): Promise<ServerProcess> {
+export async function startServerProcess(opts: { groups: Record<string, unknown>; config?: unknown; args?: string[]; port?: number }): Promise<ServerProcess> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lectern-process-'));
   const [data, groups, recordings] = ['data', 'groups', 'recordings'].map((d) => path.join(dir, d)) as [string, string, string];
   fs.mkdirSync(data);
@@ -44,7 +46,8 @@ export async function startServerProcess(opts: { groups: Record<string, unknown>
   for (const [name, desc] of Object.entries(opts.groups)) {
     fs.writeFileSync(path.join(groups, `${name}.json`), typeof desc === 'string' ? desc : JSON.stringify(desc));
   }
-  const port = await freePort();
+  // (A given port: a restart where the clients reconnect to the address they knew.)
+  const port = opts.port ?? (await freePort());
   const args = ['--import', 'tsx', 'src/main.ts', '--insecure', '--http', `127.0.0.1:${port}`, '--ice-address', '127.0.0.1'];
   args.push('--data', data, '--groups', groups, '--recordings', recordings, '--log-level', 'warn', ...(opts.args ?? []));
   const child: ChildProcess = spawn(process.execPath, args, { cwd: path.join(import.meta.dirname, '../..'), stdio: ['ignore', 'pipe', 'pipe'] });
@@ -87,6 +90,11 @@ export async function startServerProcess(opts: { groups: Record<string, unknown>
     recordingsDir: recordings,
     output: () => output,
     stderr: () => stderr,
+    terminate: () => {
+      const exited = new Promise<number | null>((r) => (child.exitCode !== null ? r(child.exitCode) : child.once('exit', (code) => r(code))));
+      child.kill('SIGTERM');
+      return exited;
+    },
     stop,
   };
 }

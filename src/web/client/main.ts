@@ -195,6 +195,7 @@ async function main(): Promise<void> {
   const ops = new OpControls(t, conn, (text) => (notice.textContent = text));
   people.append(ops.el);
   header.insertBefore(ops.indicator, leave);
+  header.insertBefore(ops.record, leave);
   const recordingsLink = new RecordingsLink(t, group, conn);
   header.insertBefore(recordingsLink.el, leave);
   const viewer = new ViewerControls(t, conn, stage.el, (text) => (notice.textContent = text));
@@ -289,6 +290,8 @@ async function main(): Promise<void> {
         break;
       case 'reconnecting':
         status.textContent = t.statusReconnecting;
+        if (s.shutdown) notice.textContent = t.serverShuttingDown;
+        renderStage();
         break;
       case 'disconnected':
       case 'failed': {
@@ -334,7 +337,9 @@ async function main(): Promise<void> {
     if (media.screen) local.push({ key: 'local-screen', stream: media.screen, label: 'screenshare', ...me });
     const remote = [...conn.down.values()].filter((s) => !s.closed);
     if (remote.length > 0) sawLecture = true;
-    stage.setEnded(sawLecture && remote.length === 0 && local.length === 0 && connState === 'connected');
+    // While the socket is back soon, the last known state (sawLecture) is kept for after the rejoin.
+    if (connState === 'reconnecting') stage.setState('reconnecting');
+    else stage.setState(sawLecture && remote.length === 0 && local.length === 0 && connState === 'connected' ? 'ended' : 'waiting');
     stage.render(local, remote);
   }
 

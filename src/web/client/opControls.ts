@@ -26,7 +26,8 @@ export class OpControls {
   readonly indicator: HTMLElement;
   private readonly reason: HTMLInputElement;
   private readonly lock: HTMLButtonElement;
-  private readonly record: HTMLButtonElement;
+  /** Record / Stop recording: placed by the page where it stays in view (the header). */
+  readonly record: HTMLButtonElement;
   private recording = false;
   private locked: boolean | undefined;
 
@@ -43,7 +44,6 @@ export class OpControls {
       { class: 'op-controls', role: 'group', 'aria-label': t.groupControls, hidden: true },
       h('div', { class: 'field' }, h('label', { for: 'op-message' }, t.opMessage), this.reason),
       this.lock,
-      this.record,
     );
     this.indicator = h('p', { class: 'recording-indicator', 'aria-live': 'polite' });
     this.lock.addEventListener('click', () => {
@@ -63,7 +63,7 @@ export class OpControls {
   /** After a join or a `joined` change: who sees what, and the lock state (announced when it changes). */
   joined(): void {
     const perms = this.conn.permissions;
-    this.el.hidden = !perms.includes('op') && !perms.includes('record');
+    this.el.hidden = !perms.includes('op');
     this.lock.hidden = !perms.includes('op');
     this.reason.parentElement!.hidden = !perms.includes('op');
     this.record.hidden = !perms.includes('record');
@@ -86,6 +86,7 @@ export class OpControls {
     this.locked = undefined;
     this.recording = false;
     this.indicator.textContent = '';
+    this.record.hidden = true;
   }
 
   /** The op's buttons for one other user of the list: Mute (presenters) and Kick. */

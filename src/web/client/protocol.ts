@@ -7,7 +7,8 @@ import { DownStream, randomId, UpStream, type Message } from './stream.js';
 export type ConnState =
   | { kind: 'connecting' }
   | { kind: 'connected' }
-  | { kind: 'reconnecting' }
+  /** shutdown: the server closed the socket because it is stopping (close code 1001). */
+  | { kind: 'reconnecting'; shutdown?: boolean }
   | { kind: 'disconnected' }
   | { kind: 'failed'; reason: string; error?: string };
 
@@ -217,12 +218,13 @@ export class ServerConnection {
       }
       this.dispatch(m).catch((err: unknown) => this.ev.notice('error', String(err)));
     };
-    ws.onclose = () => {
+    ws.onclose = (e) => {
       if (ws !== this.ws) return;
+      // Said before the streams go, so that the page shows a reconnect rather than an end.
+      if (!this.stopped) this.ev.state({ kind: 'reconnecting', shutdown: e.code === 1001 });
       this.teardown();
       if (this.stopped) return;
       this.attempts++;
-      this.ev.state({ kind: 'reconnecting' });
       const delay = Math.min(MAX_BACKOFF_MS, 500 * 2 ** Math.min(this.attempts, 5));
       this.retryTimer = setTimeout(() => this.open(), delay);
     };

@@ -46,10 +46,10 @@ export class Stage {
     this.makeMovable();
   }
 
-  /** Says that the lecture has ended (true) or that nobody presents yet (false) while nothing plays. */
-  setEnded(ended: boolean): void {
-    this.empty.textContent = ended ? this.t.lectureEnded : this.t.nothingShown;
-    this.el.classList.toggle('ended', ended);
+  /** What the view says while nothing plays: nobody presents yet, the lecture has ended, or the connection is back soon. */
+  setState(state: 'waiting' | 'ended' | 'reconnecting'): void {
+    this.empty.textContent = { waiting: this.t.nothingShown, ended: this.t.lectureEnded, reconnecting: this.t.stageReconnecting }[state];
+    this.el.classList.toggle('ended', state === 'ended');
   }
 
   /** The inset follows a drag (mouse, touch or pen) and the arrow keys, and stays inside the view. */
@@ -217,6 +217,6 @@ export class Stage {
   /** Nothing plays and the lecture is not over (a new join). */
   reset(): void {
     this.clear();
-    this.setEnded(false);
+    this.setState('waiting');
   }
 }
