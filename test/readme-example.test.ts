@@ -129,9 +129,9 @@ describe("the README's example group, as written", () => {
     watches.push(w);
     expect((await w.page.goto(new URL((await link.getAttribute('href'))!, server.url).href, { timeout: STEP_MS }))?.status()).toBe(200);
     const card = w.page.locator(`li.recording[data-recording="${rec}"]`);
-    const play = card.getByRole('button', { name: `Play the replay of ${rec}` });
+    const play = card.getByRole('button', { name: /^Play the replay of Physics 101 — / });
     await play.waitFor({ timeout: CHAIN_MS }); // the replay is made after the composite
-    await expect(card.locator('form.delete').count()).resolves.toBe(0);
+    await expect(card.getByRole('button', { name: /^Delete/ }).count()).resolves.toBe(0); // read-only
     await play.click();
     await w.page.waitForFunction(
       () => {
@@ -144,8 +144,9 @@ describe("the README's example group, as written", () => {
     await saveScreenshot(w.page, 'readme-student-replay');
     const [download] = await Promise.all([
       w.page.waitForEvent('download', { timeout: STEP_MS }),
-      card.getByRole('link', { name: new RegExp(`^Download ${rec}\\.mp4`) }).click(),
+      card.getByRole('link', { name: 'Lecture video (MP4)' }).click(),
     ]);
+    expect(download.suggestedFilename()).toMatch(/^Physics 101 – \d{4}-\d{2}-\d{2} \d{2}-\d{2}\.mp4$/);
     expect(await download.failure()).toBeNull();
     expect(fs.readFileSync((await download.path())!).equals(fs.readFileSync(path.join(folder, `${rec}.mp4`)))).toBe(true);
   }, 420_000);

@@ -132,12 +132,16 @@ describe('the recordings page', () => {
     const del = card.getByRole('button', { name: 'Delete this lecture…' });
     const box = (await card.locator('.downloads').boundingBox())!;
     expect((await del.boundingBox())!.y).toBeGreaterThan(box.y + box.height);
-    await del.click();
     const sure = card.getByRole('button', { name: 'Delete for good' });
+    await expect(sure.isVisible()).resolves.toBe(false);
+    await del.click();
     await sure.waitFor({ timeout: STEP_MS });
+    await expect(del.isVisible()).resolves.toBe(false);
+    await saveScreenshot(page, 'webclient-recordings-confirm-delete');
     await card.getByText('Delete “Physics 101 — ').waitFor({ timeout: STEP_MS });
     await card.getByRole('button', { name: 'Cancel' }).click();
     await del.waitFor({ timeout: STEP_MS });
+    await expect(sure.isVisible()).resolves.toBe(false);
     // A poll goes by after Cancel: nothing was deleted.
     await page.waitForResponse((r) => new URL(r.url()).pathname === '/recordings/lecture/' && r.request().method() === 'GET', { timeout: STEP_MS });
     expect((await readdir(join(recordings, 'lecture'))).sort()).toEqual(before);
