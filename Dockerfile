@@ -10,8 +10,8 @@ ENV NODE_ENV=development \
 COPY package.json package-lock.json ./
 # The postinstall step patches werift (scripts/patch-werift.mjs).
 COPY scripts ./scripts
-# npm install rather than npm ci: npm 11's npm ci rejects this lock file (see .ci/run).
-RUN npm install --no-audit --no-fund
+# The committed lock file, exactly (npm ci accepts it; .ci/run checks that npm install leaves it unchanged).
+RUN npm ci --no-audit --no-fund
 
 COPY tsconfig.json ./
 COPY src ./src
@@ -22,6 +22,8 @@ RUN npm run build:client \
 
 USER node
 EXPOSE 8443/tcp
+# --internal-http for workers (compose: on its private network only, never published).
+EXPOSE 8444/tcp
 EXPOSE 40000-40100/udp
 VOLUME ["/recordings"]
 

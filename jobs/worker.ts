@@ -5,7 +5,8 @@
  * number of workers on any machines sharing the recordings folder may run at once. SIGTERM/SIGINT close
  * the queue: running jobs are aborted (ffmpeg killed) and retried by another worker, then the process exits.
  */
-import { stat } from 'node:fs/promises';
+import { stat, writeFile } from 'node:fs/promises';
+import { Redis } from 'ioredis';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { registerEgressJobs } from '../src/egress/jobs/index.js';
@@ -22,6 +23,7 @@ const USAGE = `usage: npm run worker -- --redis URL --recordings DIR [--ffmpeg P
   --concurrency N     jobs of each kind at once (default 1)
   --prefix P          Redis key prefix (default lectern; must match the server's)
   --log-level L       pino level (default info)
+  --heartbeat FILE    every 10 s, write the time to FILE when Redis answers PING (a healthcheck reads its age)
 `;
 
 class UsageError extends Error {}
@@ -33,6 +35,7 @@ interface WorkerArgs {
   concurrency: number;
   prefix?: string;
   logLevel: string;
+  heartbeat?: string;
 }
 
 async function parse(argv: string[]): Promise<WorkerArgs | 'help'> {
@@ -49,6 +52,7 @@ async function parse(argv: string[]): Promise<WorkerArgs | 'help'> {
         concurrency: { type: 'string' },
         prefix: { type: 'string' },
         'log-level': { type: 'string' },
+        heartbeat: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -76,6 +80,7 @@ async function parse(argv: string[]): Promise<WorkerArgs | 'help'> {
     logLevel: values['log-level'] ?? 'info',
     ...(values.ffmpeg ? { ffmpeg: values.ffmpeg } : {}),
     ...(values.prefix ? { prefix: values.prefix } : {}),
+    ...(values.heartbeat ? { heartbeat: resolve(values.heartbeat) } : {}),
   };
 }
 
@@ -105,11 +110,13 @@ async function main(): Promise<void> {
   registerLiveHlsJob(queue, { recordingsDir: args.recordings, log, ...(args.ffmpeg ? { ffmpegPath: args.ffmpeg } : {}) });
   log.info({ recordings: args.recordings, concurrency: args.concurrency }, 'lectern worker ready');
   process.stdout.write('lectern worker ready\n');
+  const heartbeat = args.heartbeat ? startHeartbeat(args.redis, args.heartbeat, log) : undefined;
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'worker shutting down');
+    heartbeat?.();
     void queue.close(signal).then(
       () => process.exit(0),
       () => process.exit(1),
@@ -117,6 +124,26 @@ async function main(): Promise<void> {
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
+}
+
+/**
+ * The worker's liveness for a healthcheck: every 10 s, a PING on a connection of its own to the queue's Redis,
+ * and on success the time written to `file`. A stale file means the process is stuck or Redis is unreachable.
+ */
+function startHeartbeat(url: string, file: string, log: ReturnType<typeof createLogger>): () => void {
+  const redis = new Redis(url, { maxRetriesPerRequest: 1, lazyConnect: false });
+  redis.on('error', () => undefined); // the queue's own connections log the outage
+  const beat = () =>
+    redis.ping().then(
+      () => writeFile(file, `${new Date().toISOString()}\n`),
+      (err: unknown) => log.warn({ err: String(err) }, 'heartbeat: Redis does not answer'),
+    ).catch((err: unknown) => log.warn({ err: String(err), file }, 'heartbeat: cannot write the file'));
+  void beat();
+  const timer = setInterval(beat, 10_000);
+  return () => {
+    clearInterval(timer);
+    redis.disconnect();
+  };
 }
 
 main().catch((err: unknown) => {

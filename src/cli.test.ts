@@ -12,6 +12,16 @@ describe('parseArgs', () => {
     expect(o).toMatchObject({ http: ':9000', udpRange: [40000, 40100], static: 'static/' });
   });
 
+  it('takes the internal listener for workers and its URL, and refuses malformed ones by name', () => {
+    expect(parseArgs([])).toMatchObject({ internalHttp: undefined, internalUrl: undefined });
+    expect(parseArgs(['--internal-http', ':8444', '--internal-url', 'http://lectern:8444'])).toMatchObject({
+      internalHttp: ':8444',
+      internalUrl: 'http://lectern:8444',
+    });
+    expect(() => parseArgs(['--internal-http', 'lectern'])).toThrow(/--internal-http: expected \[host\]:port/);
+    expect(() => parseArgs(['--internal-url', 'https://lectern:8444'])).toThrow(/--internal-url: expected http:\/\/host:port/);
+  });
+
   it('has Galène defaults', () => {
     expect(parseArgs([])).toMatchObject({ http: ':8443', insecure: false, data: './data', groups: './groups', recordings: './recordings' });
   });

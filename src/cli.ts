@@ -17,6 +17,10 @@ export interface CliOptions {
   logLevel: string;
   /** Lectern: worker threads that run the viewers' connections (0: all on the main thread). */
   forwardThreads: number;
+  /** Lectern: a plain-HTTP listener for egress workers, serving only WHEP with a job's token. */
+  internalHttp: string | undefined;
+  /** Lectern: the URL workers reach that listener at (default: its bound address). */
+  internalUrl: string | undefined;
   help: boolean;
 }
 
@@ -34,10 +38,12 @@ export const USAGE = `Usage: npm start -- [options]
   --ffmpeg PATH         ffmpeg binary for in-process jobs (default: the bundled one)
   --log-level LEVEL     fatal, error, warn, info, debug, trace or silent (default info)
   --forward-threads N   run viewers' connections on N worker threads (default 0: on the main thread)
+  --internal-http ADDR  plain-HTTP listener for workers, [host]:port: only WHEP, only with a job's token
+  --internal-url URL    the URL workers reach --internal-http at, e.g. http://lectern:8444
   --help                this text
 `;
 
-const VALUE_FLAGS = new Set(['http', 'data', 'groups', 'recordings', 'static', 'udp-range', 'ice-address', 'redis', 'ffmpeg', 'log-level', 'forward-threads']);
+const VALUE_FLAGS = new Set(['http', 'data', 'groups', 'recordings', 'static', 'udp-range', 'ice-address', 'redis', 'ffmpeg', 'log-level', 'forward-threads', 'internal-http', 'internal-url']);
 const BOOL_FLAGS = new Set(['insecure', 'help']);
 
 function usageError(message: string): LecternError {
@@ -66,6 +72,8 @@ export function parseArgs(argv: readonly string[]): CliOptions {
     ffmpeg: undefined,
     logLevel: 'info',
     forwardThreads: 0,
+    internalHttp: undefined,
+    internalUrl: undefined,
     help: false,
   };
   for (let i = 0; i < argv.length; i++) {
@@ -103,16 +111,24 @@ export function parseArgs(argv: readonly string[]): CliOptions {
         if (!/^\d{1,2}$/.test(value)) throw usageError(`--forward-threads: expected a number of threads, got "${value}"`);
         opts.forwardThreads = Number(value);
         break;
+      case 'internal-http':
+        parseListenAddress(value, '--internal-http');
+        opts.internalHttp = value;
+        break;
+      case 'internal-url':
+        if (!/^http:\/\/[^/]+\/?$/.test(value)) throw usageError(`--internal-url: expected http://host:port, got "${value}"`);
+        opts.internalUrl = value;
+        break;
     }
   }
   return opts;
 }
 
 /** Splits Galène's listen address ":8443", "127.0.0.1:8080" or "[::1]:8443" into host and port. */
-export function parseListenAddress(addr: string): { host: string | undefined; port: number } {
+export function parseListenAddress(addr: string, flag = '--http'): { host: string | undefined; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(addr);
   const port = Number(m?.[3]);
-  if (!m || port > 65535) throw usageError(`--http: expected [host]:port, got "${addr}"`);
+  if (!m || port > 65535) throw usageError(`${flag}: expected [host]:port, got "${addr}"`);
   const host = m[1] ?? m[2];
   return { host: host ? host : undefined, port };
 }

@@ -30,6 +30,9 @@ async function main(): Promise<void> {
     ffmpegPath: cli.ffmpeg,
     forwardThreads: cli.forwardThreads,
     logLevel: cli.logLevel,
+    ...(cli.internalHttp
+      ? { internal: { ...parseListenAddress(cli.internalHttp, '--internal-http'), ...(cli.internalUrl ? { url: cli.internalUrl } : {}) } }
+      : {}),
     ice: { portRange: cli.udpRange, hostAddresses: cli.iceAddresses },
     log,
     report: (text) => process.stderr.write(`lectern: ${text}`),

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
+import express from 'express';
 import path from 'node:path';
 import { serverConfigReader } from './config/loadConfig.js';
 import { GroupStore } from './config/GroupStore.js';
@@ -41,6 +42,13 @@ export interface ServerOptions {
   forwardThreads?: number | undefined;
   /** The log level, for the forwarding threads' own loggers. */
   logLevel?: string | undefined;
+  /**
+   * A second, plain-HTTP listener for egress workers (`--internal-http`): it serves only WHEP, and only to a
+   * request with a Bearer token (the live job's own stateful token, checked by the join). Live jobs are then
+   * given `url` (default: the listener's bound address) instead of proxyURL: no certificate to verify on a
+   * private network such as compose's.
+   */
+  internal?: { host: string | undefined; port: number; url?: string };
   log: Logger;
   /** Told, in plain words, of what an administrator must fix (an invalid group file); main.ts: stderr. */
   report?: (text: string) => void;
@@ -50,6 +58,8 @@ export interface LecternServer {
   /** The bound address, e.g. to find the port when listening on port 0. */
   readonly address: AddressInfo;
   readonly url: string;
+  /** The internal listener's URL (`--internal-http`), when there is one. */
+  readonly internalUrl: string | undefined;
   close(): Promise<void>;
 }
 
@@ -93,12 +103,13 @@ export async function startServer(opts: ServerOptions): Promise<LecternServer> {
     }),
   });
   let listeningUrl = '';
+  let internalUrl = '';
   const liveHls = new LiveHlsController({
     queue: egress.queue,
     events,
     registry,
     tokens,
-    baseUrl: () => serverConfig().proxyURL ?? listeningUrl,
+    baseUrl: () => internalUrl || (serverConfig().proxyURL ?? listeningUrl),
     log: log.child({ component: 'live-hls' }),
   });
   const metrics = new ServerMetrics({ registry, recorder: egress.recorder, jobStats: egress.jobStats, webhooks, forwardPool });
@@ -187,14 +198,31 @@ export async function startServer(opts: ServerOptions): Promise<LecternServer> {
   // Workers reach this server at proxyURL when set; otherwise at the bound address (loopback if it is a wildcard).
   listeningUrl = `${opts.insecure ? 'http' : 'https'}://${['0.0.0.0', '::'].includes(address.address) ? '127.0.0.1' : host}:${address.port}`;
 
+  let internal: http.Server | undefined;
+  if (opts.internal) {
+    const { host: iHost, port: iPort, url: iUrl } = opts.internal;
+    internal = http.createServer(internalApp(httpMedia));
+    await new Promise<void>((resolve, reject) => {
+      internal!.once('error', (err) => reject(listenError(err, iHost, iPort)));
+      internal!.listen(iPort, iHost, () => resolve());
+    });
+    const a = internal.address() as AddressInfo;
+    const h = ['0.0.0.0', '::'].includes(a.address) ? '127.0.0.1' : a.family === 'IPv6' ? `[${a.address}]` : a.address;
+    internalUrl = (iUrl ?? `http://${h}:${a.port}`).replace(/\/+$/, '');
+    log.info({ address: `${a.address}:${a.port}`, url: internalUrl }, 'internal listener for workers (WHEP with job tokens only)');
+  }
+
   let closing: Promise<void> | undefined;
   return {
     address,
     url,
+    internalUrl: internalUrl || undefined,
     close: () =>
       (closing ??= (async () => {
         // No new connections from here on; the open ones end below.
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+        internal?.close();
+        internal?.closeAllConnections();
         liveHls.close();
         // Recordings are finished (and their jobs kept) while their publishers are still connected.
         await egress.close();
@@ -209,6 +237,22 @@ export async function startServer(opts: ServerOptions): Promise<LecternServer> {
         await stopped;
       })()),
   };
+}
+
+/** The internal listener's app: WHEP paths with a Bearer token, and nothing else (no pages, no admin API). */
+function internalApp(httpMedia: HttpMediaEndpoints): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.use((req, res, next) => {
+    const path = req.originalUrl.split('?')[0] ?? '';
+    if (!/^\/group\/.+\/\.whep(\/[^/]*)?\/?$/.test(path)) return void res.status(404).type('text/plain').send('not found: this listener serves only WHEP to workers\n');
+    if (!/^Bearer \S+$/i.test(req.headers.authorization ?? '')) {
+      return void res.status(401).setHeader('WWW-Authenticate', 'Bearer').type('text/plain').send("not authorised: a job's Bearer token is required\n");
+    }
+    next();
+  });
+  app.use(httpMedia.handle);
+  return app;
 }
 
 /** A failed listen, in one line that says what to do. */

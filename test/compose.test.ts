@@ -52,10 +52,34 @@ describe('docker-compose.yml', () => {
     expect(svc('worker').depends_on).toHaveProperty('redis');
   });
 
-  it('has healthchecks: lectern fetches /public-groups.json, redis answers ping', () => {
-    expect(words(svc('lectern').healthcheck?.test)).toContain('/public-groups.json');
+  it('has a healthcheck on every service: lectern /healthz, redis ping, the worker its heartbeat file', () => {
+    for (const name of ['lectern', 'redis', 'worker']) expect(svc(name).healthcheck?.test, name).toBeDefined();
+    expect(words(svc('lectern').healthcheck?.test)).toContain('https://127.0.0.1:8443/healthz');
     expect(words(svc('redis').healthcheck?.test)).toContain('redis-cli ping');
     expect(String(svc('redis').image)).toMatch(/^redis:/);
+    // The worker writes the file it was told to (--heartbeat), and the check reads that very file's age.
+    const file = /--heartbeat (\S+)/.exec(words(svc('worker').command))?.[1];
+    expect(file).toBeDefined();
+    expect(words(svc('worker').healthcheck?.test)).toContain(`stat -c %Y ${file}`);
+  });
+
+  it('workers reach the server on its internal plain-HTTP listener, which is not published', () => {
+    const cmd = words(svc('lectern').command);
+    const port = /--internal-http :(\d+)/.exec(cmd)?.[1];
+    expect(port).toBeDefined();
+    // The URL put in live jobs names the service on the compose network, on that port.
+    expect(cmd).toContain(`--internal-url http://lectern:${port}`);
+    expect(svc('lectern').expose).toContain(port);
+    expect(svc('lectern').ports!.some((p) => p.includes(port!))).toBe(false);
+    // Redis is not published either.
+    expect(svc('redis').ports).toBeUndefined();
+  });
+
+  it('the groups folder is writable (the admin API writes group files); recordings and data are volumes', () => {
+    const groups = svc('lectern').volumes!.find((v) => v.split(':')[1] === '/app/groups');
+    expect(groups).toBe('./groups:/app/groups');
+    expect(svc('lectern').volumes).toContain('data:/app/data');
+    expect(words(svc('lectern').command)).toContain('--groups /app/groups');
   });
 
   it('has an optional coturn service, only under the turn profile, using the shared-secret (hmac-sha1) scheme', () => {
@@ -70,7 +94,8 @@ describe('docker-compose.yml', () => {
   it('the Dockerfile builds the client and starts the server', () => {
     const dockerfile = readFileSync(join(repo, 'Dockerfile'), 'utf8');
     expect(dockerfile).toMatch(/^FROM node:20/m);
-    expect(dockerfile).toContain('npm ci');
+    expect(dockerfile).toMatch(/^RUN npm ci /m);
+    expect(dockerfile).not.toMatch(/^RUN npm install/m);
     expect(dockerfile).toContain('npm run build:client');
     expect(dockerfile).toMatch(/^EXPOSE 8443/m);
   });
