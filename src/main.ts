@@ -30,7 +30,8 @@ async function main(): Promise<void> {
     ffmpegPath: cli.ffmpeg,
     forwardThreads: cli.forwardThreads,
     logLevel: cli.logLevel,
-    ice: { portRange: cli.udpRange, hostAddresses: cli.iceAddresses },
+    ice: { portRange: cli.udpRange, hostAddresses: cli.iceAddresses, publicAddresses: cli.publicAddresses },
+    relayOnly: cli.relayOnly,
     log,
     report: (text) => process.stderr.write(`lectern: ${text}`),
   });

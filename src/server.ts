@@ -37,6 +37,8 @@ export interface ServerOptions {
   redis?: string | undefined;
   ffmpegPath?: string | undefined;
   ice: IceOptions;
+  /** Galène's -relay-only (config.json's relayOnly does the same). */
+  relayOnly?: boolean | undefined;
   /** Worker threads for the viewers' connections (forward/threads/); 0 or undefined: the main thread. */
   forwardThreads?: number | undefined;
   /** The log level, for the forwarding threads' own loggers. */
@@ -58,13 +60,20 @@ export async function startServer(opts: ServerOptions): Promise<LecternServer> {
   installWeriftFixes(); // native X25519, keys parsed once, peer signatures checked, packet guards (forward/weriftFixes.ts)
   const { log } = opts;
   const serverConfig = serverConfigReader(opts.dataDir, log.child({ component: 'config' }));
+  // NAT 1:1: --public-address, else config.json's publicAddresses (read once, at start).
+  const configured = serverConfig().publicAddresses;
+  const ice: IceOptions = {
+    ...opts.ice,
+    ...(opts.ice.publicAddresses?.length ? {} : configured?.length ? { publicAddresses: [...configured] } : {}),
+  };
+  if (ice.publicAddresses?.length) log.info({ publicAddresses: ice.publicAddresses }, 'announcing public addresses in ICE candidates');
   fs.mkdirSync(opts.groupsDir, { recursive: true }); // on first start: where the administrator puts group files
   const store = new GroupStore({ groupsDir: opts.groupsDir, log: log.child({ component: 'groups' }), report: opts.report });
   store.load();
   fs.mkdirSync(opts.recordingsDir, { recursive: true, mode: 0o700 });
 
   const forwardPool = opts.forwardThreads
-    ? new ForwardPool(opts.forwardThreads, opts.ice, opts.logLevel ?? 'info', log.child({ component: 'forward' }))
+    ? new ForwardPool(opts.forwardThreads, ice, opts.logLevel ?? 'info', log.child({ component: 'forward' }))
     : undefined;
   const events = new EventBus(log.child({ component: 'events' }));
   const webhooks = new WebhookDispatcher(events, {
@@ -110,10 +119,10 @@ export async function startServer(opts: ServerOptions): Promise<LecternServer> {
       registry,
       recorder: egress.recorder,
       media: {
-        ice: opts.ice,
+        ice,
         forwardPool,
         rtcConfiguration: (clientId) =>
-          rtcConfiguration(readIceServers(iceServersFile, log), { clientId, relayOnly: serverConfig().relayOnly ?? false }),
+          rtcConfiguration(readIceServers(iceServersFile, log), { clientId, relayOnly: (opts.relayOnly ?? false) || (serverConfig().relayOnly ?? false) }),
       },
       observeJoin: (seconds) => metrics.observeJoin(seconds),
       log: log.child({ component: 'session' }),
@@ -122,7 +131,7 @@ export async function startServer(opts: ServerOptions): Promise<LecternServer> {
   });
   const httpMedia = new HttpMediaEndpoints({
     registry,
-    ice: opts.ice,
+    ice,
     iceServers: () => mintIceServers(readIceServers(iceServersFile, log)),
     allowOrigin: () => serverConfig().allowOrigin ?? [],
     log: log.child({ component: 'http-media' }),
