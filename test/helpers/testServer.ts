@@ -27,6 +27,8 @@ export async function startTestServer(opts: {
   portRange?: [number, number];
   /** Run the viewers' connections on this many forwarding threads (`--forward-threads`). */
   forwardThreads?: number;
+  /** Galène's `-relay-only` flag. */
+  relayOnly?: boolean;
 } = {}): Promise<TestServer> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lectern-test-'));
   const dataDir = path.join(dir, 'data');
@@ -51,6 +53,7 @@ export async function startTestServer(opts: {
     staticDir: opts.staticDir,
     ice: { hostAddresses: ['127.0.0.1'], portRange: opts.portRange },
     forwardThreads: opts.forwardThreads,
+    relayOnly: opts.relayOnly,
     logLevel: 'silent',
     log: silentLogger,
   });
