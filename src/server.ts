@@ -136,7 +136,13 @@ export async function startServer(opts: ServerOptions): Promise<LecternServer> {
     allowOrigin: () => serverConfig().allowOrigin ?? [],
     log: log.child({ component: 'http-media' }),
   });
+  let closing: Promise<void> | undefined;
   const app = createApp({
+    health: {
+      queue: () => ({ kind: opts.redis ? 'redis' : 'in-process', state: closing ? 'closing' : 'running' }),
+      redis: opts.redis,
+      recordingsDir: opts.recordingsDir,
+    },
     httpMedia,
     registry,
     staticDir: opts.staticDir,
@@ -196,7 +202,6 @@ export async function startServer(opts: ServerOptions): Promise<LecternServer> {
   // Workers reach this server at proxyURL when set; otherwise at the bound address (loopback if it is a wildcard).
   listeningUrl = `${opts.insecure ? 'http' : 'https'}://${['0.0.0.0', '::'].includes(address.address) ? '127.0.0.1' : host}:${address.port}`;
 
-  let closing: Promise<void> | undefined;
   return {
     address,
     url,

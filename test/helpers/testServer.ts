@@ -29,6 +29,8 @@ export async function startTestServer(opts: {
   forwardThreads?: number;
   /** Galène's `-relay-only` flag. */
   relayOnly?: boolean;
+  /** `--redis URL`: the job queue on BullMQ. */
+  redis?: string;
 } = {}): Promise<TestServer> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lectern-test-'));
   const dataDir = path.join(dir, 'data');
@@ -54,6 +56,7 @@ export async function startTestServer(opts: {
     ice: { hostAddresses: ['127.0.0.1'], portRange: opts.portRange },
     forwardThreads: opts.forwardThreads,
     relayOnly: opts.relayOnly,
+    redis: opts.redis,
     logLevel: 'silent',
     log: silentLogger,
   });
