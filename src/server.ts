@@ -20,7 +20,7 @@ import { SignalServer } from './signal/wsServer.js';
 import { createApp, requestBase } from './web/app.js';
 import { GroupFileEditor } from './web/admin/GroupFileEditor.js';
 import { collectStats } from './web/stats.js';
-import { loadOrCreateCertificate } from './web/tls.js';
+import { loadOrCreateCertificate, watchCertificate } from './web/tls.js';
 import { ServerMetrics } from './web/metrics/ServerMetrics.js';
 import { EventBus } from './webhooks/events.js';
 import { WebhookDispatcher } from './webhooks/WebhookDispatcher.js';
@@ -183,12 +183,15 @@ export async function startServer(opts: ServerOptions): Promise<LecternServer> {
   });
 
   let server: http.Server;
+  let unwatchCertificate = () => {};
   if (opts.insecure) {
     server = http.createServer(app);
   } else {
     const { cert, key, generated } = await loadOrCreateCertificate(opts.dataDir);
     if (generated) log.warn({ dataDir: opts.dataDir }, 'generated a self-signed certificate');
-    server = https.createServer({ cert, key, minVersion: 'TLSv1.2' }, app);
+    const httpsServer = https.createServer({ cert, key, minVersion: 'TLSv1.2' }, app);
+    unwatchCertificate = watchCertificate(opts.dataDir, httpsServer, log.child({ component: 'tls' }), { minVersion: 'TLSv1.2' });
+    server = httpsServer;
   }
   signal.attach(server);
   await new Promise<void>((resolve, reject) => {
@@ -209,6 +212,7 @@ export async function startServer(opts: ServerOptions): Promise<LecternServer> {
       (closing ??= (async () => {
         // No new connections from here on; the open ones end below.
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+        unwatchCertificate();
         liveHls.close();
         // Recordings are finished (and their jobs kept) while their publishers are still connected.
         await egress.close();
