@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseArgs, parseListenAddress } from './cli.js';
+import { parseArgs, parseListenAddress, USAGE } from './cli.js';
 
 describe('parseArgs', () => {
   it('takes the form the README documents', () => {
@@ -44,4 +44,18 @@ describe('parseListenAddress', () => {
   ])('%s', (addr, expected) => expect(parseListenAddress(addr)).toEqual(expected));
 
   it('refuses a missing port', () => expect(() => parseListenAddress('localhost')).toThrow());
+});
+
+describe('NAT and ICE flags', () => {
+  it('--public-address is repeatable and must be an IP address', () => {
+    expect(parseArgs(['--public-address', '203.0.113.9', '-public-address=2001:db8::1']).publicAddresses).toEqual(['203.0.113.9', '2001:db8::1']);
+    expect(() => parseArgs(['--public-address', 'example.org'])).toThrow(/expected an IP address/);
+  });
+  it("Galène's -relay-only is accepted, -mdns refused in one line", () => {
+    expect(parseArgs(['-relay-only']).relayOnly).toBe(true);
+    expect(parseArgs([]).relayOnly).toBe(false);
+    expect(() => parseArgs(['-mdns'])).toThrow(/^--mdns is not supported: [^\n]+$/);
+    expect(USAGE).toMatch(/--relay-only/);
+    expect(USAGE).toMatch(/--mdns/);
+  });
 });

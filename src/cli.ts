@@ -1,3 +1,4 @@
+import net from 'node:net';
 import { LecternError } from './errors.js';
 
 /** Command-line options: Galène's flags (one or two leading dashes), plus Lectern's own. */
@@ -11,6 +12,10 @@ export interface CliOptions {
   udpRange: [number, number] | undefined;
   /** Lectern: gather ICE host candidates on these addresses only (default: every interface). */
   iceAddresses: string[] | undefined;
+  /** Announce these addresses in the host candidates, with the real local port (NAT 1:1). */
+  publicAddresses: string[] | undefined;
+  /** Galène's -relay-only: clients are told to relay all media through TURN (iceTransportPolicy "relay"). */
+  relayOnly: boolean;
   redis: string | undefined;
   /** Lectern: the ffmpeg binary for in-process jobs (default: @ffmpeg-installer's). */
   ffmpeg: string | undefined;
@@ -34,6 +39,9 @@ export const USAGE = `Usage: npm start -- [options]
   --static DIR          folder of web client files (a Galène static/ folder works)
   --udp-range A-B       UDP port range for media
   --ice-address IP      gather ICE candidates on this address only (repeatable)
+  --public-address IP   announce IP in the server's ICE candidates, keeping the local port (NAT 1:1; repeatable)
+  --relay-only          tell clients to relay all media through the TURN servers (iceTransportPolicy "relay")
+  --mdns                Galène's mDNS flag: refused (not needed by an ICE-lite server, see the README)
   --redis URL           Redis for the job queue; \`npm run worker\` then runs the jobs (default: in-process)
   --ffmpeg PATH         ffmpeg binary for in-process jobs (default: the bundled one)
   --log-level LEVEL     fatal, error, warn, info, debug, trace or silent (default info)
@@ -43,8 +51,11 @@ export const USAGE = `Usage: npm start -- [options]
   --help                this text
 `;
 
-const VALUE_FLAGS = new Set(['http', 'data', 'groups', 'recordings', 'static', 'udp-range', 'ice-address', 'redis', 'ffmpeg', 'log-level', 'forward-threads', 'internal-http', 'internal-url']);
-const BOOL_FLAGS = new Set(['insecure', 'help']);
+const VALUE_FLAGS = new Set(['http', 'data', 'groups', 'recordings', 'static', 'udp-range', 'ice-address', 'public-address', 'redis', 'ffmpeg', 'log-level', 'forward-threads', 'internal-http', 'internal-url']);
+const BOOL_FLAGS = new Set(['insecure', 'help', 'relay-only', 'mdns']);
+
+export const MDNS_REFUSED =
+  '--mdns is not supported: Lectern is ICE-lite, it learns a browser\'s address from its connectivity checks, so mDNS candidates need no resolving and it has none to gather';
 
 function usageError(message: string): LecternError {
   return new LecternError('usage', `${message}\n\n${USAGE}`);
@@ -68,6 +79,8 @@ export function parseArgs(argv: readonly string[]): CliOptions {
     static: undefined,
     udpRange: undefined,
     iceAddresses: undefined,
+    publicAddresses: undefined,
+    relayOnly: false,
     redis: undefined,
     ffmpeg: undefined,
     logLevel: 'info',
@@ -85,7 +98,10 @@ export function parseArgs(argv: readonly string[]): CliOptions {
     if (BOOL_FLAGS.has(name)) {
       const on = value === undefined || value === 'true';
       if (name === 'insecure') opts.insecure = on;
-      else opts.help = on;
+      else if (name === 'relay-only') opts.relayOnly = on;
+      else if (name === 'mdns') {
+        if (on) throw new LecternError('usage', MDNS_REFUSED);
+      } else opts.help = on;
       continue;
     }
     if (!VALUE_FLAGS.has(name)) throw usageError(`unknown flag "${arg}"`);
@@ -101,6 +117,10 @@ export function parseArgs(argv: readonly string[]): CliOptions {
       case 'static': opts.static = value; break;
       case 'udp-range': opts.udpRange = parseUdpRange(value); break;
       case 'ice-address': opts.iceAddresses = [...(opts.iceAddresses ?? []), value]; break;
+      case 'public-address':
+        if (net.isIP(value) === 0) throw usageError(`--public-address: expected an IP address, got "${value}"`);
+        opts.publicAddresses = [...(opts.publicAddresses ?? []), value];
+        break;
       case 'redis':
         if (!/^rediss?:\/\/[^/]/.test(value)) throw usageError(`--redis: expected redis://host:port, got "${value}"`);
         opts.redis = value;

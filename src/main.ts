@@ -33,7 +33,8 @@ async function main(): Promise<void> {
     ...(cli.internalHttp
       ? { internal: { ...parseListenAddress(cli.internalHttp, '--internal-http'), ...(cli.internalUrl ? { url: cli.internalUrl } : {}) } }
       : {}),
-    ice: { portRange: cli.udpRange, hostAddresses: cli.iceAddresses },
+    ice: { portRange: cli.udpRange, hostAddresses: cli.iceAddresses, publicAddresses: cli.publicAddresses },
+    relayOnly: cli.relayOnly,
     log,
     report: (text) => process.stderr.write(`lectern: ${text}`),
   });

@@ -21,7 +21,7 @@ import { SignalServer } from './signal/wsServer.js';
 import { createApp, requestBase } from './web/app.js';
 import { GroupFileEditor } from './web/admin/GroupFileEditor.js';
 import { collectStats } from './web/stats.js';
-import { loadOrCreateCertificate } from './web/tls.js';
+import { loadOrCreateCertificate, watchCertificate } from './web/tls.js';
 import { ServerMetrics } from './web/metrics/ServerMetrics.js';
 import { EventBus } from './webhooks/events.js';
 import { WebhookDispatcher } from './webhooks/WebhookDispatcher.js';
@@ -38,6 +38,8 @@ export interface ServerOptions {
   redis?: string | undefined;
   ffmpegPath?: string | undefined;
   ice: IceOptions;
+  /** Galène's -relay-only (config.json's relayOnly does the same). */
+  relayOnly?: boolean | undefined;
   /** Worker threads for the viewers' connections (forward/threads/); 0 or undefined: the main thread. */
   forwardThreads?: number | undefined;
   /** The log level, for the forwarding threads' own loggers. */
@@ -68,13 +70,20 @@ export async function startServer(opts: ServerOptions): Promise<LecternServer> {
   installWeriftFixes(); // native X25519, keys parsed once, peer signatures checked, packet guards (forward/weriftFixes.ts)
   const { log } = opts;
   const serverConfig = serverConfigReader(opts.dataDir, log.child({ component: 'config' }));
+  // NAT 1:1: --public-address, else config.json's publicAddresses (read once, at start).
+  const configured = serverConfig().publicAddresses;
+  const ice: IceOptions = {
+    ...opts.ice,
+    ...(opts.ice.publicAddresses?.length ? {} : configured?.length ? { publicAddresses: [...configured] } : {}),
+  };
+  if (ice.publicAddresses?.length) log.info({ publicAddresses: ice.publicAddresses }, 'announcing public addresses in ICE candidates');
   fs.mkdirSync(opts.groupsDir, { recursive: true }); // on first start: where the administrator puts group files
   const store = new GroupStore({ groupsDir: opts.groupsDir, log: log.child({ component: 'groups' }), report: opts.report });
   store.load();
   fs.mkdirSync(opts.recordingsDir, { recursive: true, mode: 0o700 });
 
   const forwardPool = opts.forwardThreads
-    ? new ForwardPool(opts.forwardThreads, opts.ice, opts.logLevel ?? 'info', log.child({ component: 'forward' }))
+    ? new ForwardPool(opts.forwardThreads, ice, opts.logLevel ?? 'info', log.child({ component: 'forward' }))
     : undefined;
   const events = new EventBus(log.child({ component: 'events' }));
   const webhooks = new WebhookDispatcher(events, {
@@ -121,10 +130,10 @@ export async function startServer(opts: ServerOptions): Promise<LecternServer> {
       registry,
       recorder: egress.recorder,
       media: {
-        ice: opts.ice,
+        ice,
         forwardPool,
         rtcConfiguration: (clientId) =>
-          rtcConfiguration(readIceServers(iceServersFile, log), { clientId, relayOnly: serverConfig().relayOnly ?? false }),
+          rtcConfiguration(readIceServers(iceServersFile, log), { clientId, relayOnly: (opts.relayOnly ?? false) || (serverConfig().relayOnly ?? false) }),
       },
       observeJoin: (seconds) => metrics.observeJoin(seconds),
       log: log.child({ component: 'session' }),
@@ -133,12 +142,18 @@ export async function startServer(opts: ServerOptions): Promise<LecternServer> {
   });
   const httpMedia = new HttpMediaEndpoints({
     registry,
-    ice: opts.ice,
+    ice,
     iceServers: () => mintIceServers(readIceServers(iceServersFile, log)),
     allowOrigin: () => serverConfig().allowOrigin ?? [],
     log: log.child({ component: 'http-media' }),
   });
+  let closing: Promise<void> | undefined;
   const app = createApp({
+    health: {
+      queue: () => ({ kind: opts.redis ? 'redis' : 'in-process', state: closing ? 'closing' : 'running' }),
+      redis: opts.redis,
+      recordingsDir: opts.recordingsDir,
+    },
     httpMedia,
     registry,
     staticDir: opts.staticDir,
@@ -179,12 +194,15 @@ export async function startServer(opts: ServerOptions): Promise<LecternServer> {
   });
 
   let server: http.Server;
+  let unwatchCertificate = () => {};
   if (opts.insecure) {
     server = http.createServer(app);
   } else {
     const { cert, key, generated } = await loadOrCreateCertificate(opts.dataDir);
     if (generated) log.warn({ dataDir: opts.dataDir }, 'generated a self-signed certificate');
-    server = https.createServer({ cert, key, minVersion: 'TLSv1.2' }, app);
+    const httpsServer = https.createServer({ cert, key, minVersion: 'TLSv1.2' }, app);
+    unwatchCertificate = watchCertificate(opts.dataDir, httpsServer, log.child({ component: 'tls' }), { minVersion: 'TLSv1.2' });
+    server = httpsServer;
   }
   signal.attach(server);
   await new Promise<void>((resolve, reject) => {
@@ -212,7 +230,6 @@ export async function startServer(opts: ServerOptions): Promise<LecternServer> {
     log.info({ address: `${a.address}:${a.port}`, url: internalUrl }, 'internal listener for workers (WHEP with job tokens only)');
   }
 
-  let closing: Promise<void> | undefined;
   return {
     address,
     url,
@@ -223,6 +240,7 @@ export async function startServer(opts: ServerOptions): Promise<LecternServer> {
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
         internal?.close();
         internal?.closeAllConnections();
+        unwatchCertificate();
         liveHls.close();
         // Recordings are finished (and their jobs kept) while their publishers are still connected.
         await egress.close();

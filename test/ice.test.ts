@@ -128,3 +128,18 @@ describe('rtcConfiguration in joined', () => {
     expect((await join()).rtc.iceServers).toEqual([]);
   });
 });
+
+describe('-relay-only', () => {
+  it('the flag, without config.json, makes the ICE configuration clients get relay-only; by default it is not', async () => {
+    for (const relayOnly of [true, false]) {
+      const server = await startTestServer({ relayOnly, groups: { g: { users: { alice: { password: 'pw', permissions: 'present' } } } } });
+      try {
+        const { c, joined } = await WsClient.join(server.wsUrl, 'g', 'alice', 'pw');
+        c.close();
+        expect((joined.rtcConfiguration as { iceTransportPolicy?: string }).iceTransportPolicy).toBe(relayOnly ? 'relay' : undefined);
+      } finally {
+        await server.stop();
+      }
+    }
+  });
+});

@@ -42,6 +42,7 @@ export function loadServerConfig(dataDir: string, log?: Logger): ServerFileConfi
     ...(input.metricsToken ? { metricsToken: input.metricsToken } : {}),
     ...(input.webhooks?.length ? { webhooks: Object.freeze(input.webhooks.map(normalizeWebhook)) } : {}),
     ...(input.relayOnly ? { relayOnly: true } : {}),
+    ...(input.publicAddresses?.length ? { publicAddresses: Object.freeze([...input.publicAddresses]) } : {}),
   });
 }
 

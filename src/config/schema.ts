@@ -132,5 +132,7 @@ export const serverFileSchema = z.strictObject({
   webhooks: z.array(webhookSchema).nullish(),
   /** Clients get iceTransportPolicy "relay" (Galène's -relay-only). */
   relayOnly: z.boolean().nullish(),
+  /** NAT 1:1: addresses announced in the server's host candidates (same as --public-address). */
+  publicAddresses: z.array(z.union([z.ipv4(), z.ipv6()])).nullish(),
 });
 export type ServerFileInput = z.infer<typeof serverFileSchema>;

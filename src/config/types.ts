@@ -118,6 +118,8 @@ export interface ServerFileConfig {
   readonly webhooks?: readonly WebhookConfig[];
   /** Lectern extension: clients relay all media through TURN (iceTransportPolicy "relay"). */
   readonly relayOnly?: boolean;
+  /** Lectern extension: NAT 1:1 addresses announced in the host candidates (read at start). */
+  readonly publicAddresses?: readonly string[];
 }
 
 /** One webhook endpoint of config.json. */

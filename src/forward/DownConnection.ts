@@ -111,8 +111,12 @@ export class DownConnection extends EventEmitter<DownConnectionEvents> {
   private readonly onUpClose = (): void => this.close('publisher closed');
   private readonly onUpTrack = (): void => this.upTracksChanged();
 
+  /** NAT 1:1: announced in our candidates instead of the local addresses. */
+  private readonly publicAddresses: readonly string[];
+
   constructor(up: UpSource, opts: DownConnectionOptions) {
     super();
+    this.publicAddresses = opts.ice.publicAddresses ?? [];
     this.id = opts.id;
     this.clientId = opts.clientId;
     this.up = up;
@@ -159,7 +163,7 @@ export class DownConnection extends EventEmitter<DownConnectionEvents> {
     const local = this.pc.localDescription;
     if (!local) throw new LecternError('closed', 'no local description');
     this.watchTransports();
-    return finalizeOffer(local.sdp);
+    return finalizeOffer(local.sdp, this.publicAddresses);
   }
 
   /** The viewer's answer. Throws LecternError 'bad-sdp' on garbage; the connection stays usable. */

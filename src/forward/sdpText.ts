@@ -89,18 +89,48 @@ export function addStartBitrate(s: SdpSections, kbps: number): void {
   }
 }
 
-/** The server's answer to a publisher: ICE-lite at session level, a start bitrate for video. */
-export function finalizeAnswer(sdp: string, startBitrateKbps: number): string {
+const CANDIDATE = /^a=candidate:(\S+) (\d+) (\S+) (\d+) (\S+) (\d+) typ host(.*)$/;
+
+/**
+ * NAT 1:1 (`--public-address`, config.json's `publicAddresses`): every host candidate is announced at the
+ * public address(es) of its family instead, with the same port (the NAT forwards it to us unchanged). A
+ * candidate of a family no public address has is kept as it is.
+ */
+export function announcePublicAddresses(s: SdpSections, publicAddresses: readonly string[]): void {
+  if (publicAddresses.length === 0) return;
+  const family = (a: string) => (a.includes(':') ? 6 : 4);
+  for (const m of s.media) {
+    const seen = new Set<string>();
+    m.lines = m.lines.flatMap((line) => {
+      const c = CANDIDATE.exec(line);
+      if (!c) return [line];
+      const [, foundation, component, transport, priority, address, port, rest] = c;
+      const mapped = publicAddresses.filter((p) => family(p) === family(address!));
+      if (mapped.length === 0) return [line];
+      return mapped.flatMap((p, i) => {
+        const key = `${component} ${transport} ${p} ${port}`;
+        if (seen.has(key)) return [];
+        seen.add(key);
+        return [`a=candidate:${foundation}${i > 0 ? `p${i}` : ''} ${component} ${transport} ${Number(priority) - i} ${p} ${port} typ host${rest}`];
+      });
+    });
+  }
+}
+
+/** The server's answer to a publisher: ICE-lite at session level, a start bitrate for video, announced addresses. */
+export function finalizeAnswer(sdp: string, startBitrateKbps: number, publicAddresses: readonly string[] = []): string {
   const s = splitSdp(sdp);
   iceLiteAtSessionLevel(s);
   addStartBitrate(s, startBitrateKbps);
+  announcePublicAddresses(s, publicAddresses);
   return joinSdp(s);
 }
 
-/** The server's offer to a viewer: ICE-lite at session level. */
-export function finalizeOffer(sdp: string): string {
+/** The server's offer to a viewer: ICE-lite at session level, announced addresses. */
+export function finalizeOffer(sdp: string, publicAddresses: readonly string[] = []): string {
   const s = splitSdp(sdp);
   iceLiteAtSessionLevel(s);
+  announcePublicAddresses(s, publicAddresses);
   return joinSdp(s);
 }
 

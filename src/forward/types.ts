@@ -19,6 +19,8 @@ export type StreamRequest = 'audio' | 'video' | 'video-low';
 export interface IceOptions {
   portRange?: [number, number];
   hostAddresses?: string[];
+  /** NAT 1:1: addresses announced in the host candidates instead of the local ones (same port). */
+  publicAddresses?: string[];
 }
 
 /** A codec as negotiated with a publisher: one of ours by name, with the publisher's payload type. */

@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import bcrypt from 'bcryptjs';
 import { describe, expect, it } from 'vitest';
 import type { Password, UserEntry } from '../config/types.js';
-import { authenticateUser, hashPasswordBcrypt, verifyPassword } from './passwords.js';
+import { authenticateUser, forgetVerifiedPasswords, hashPasswordBcrypt, verifyPassword } from './passwords.js';
 
 function pbkdf2Password(plain: string, iterations = 4096): Password {
   const salt = crypto.randomBytes(8);
@@ -125,5 +125,45 @@ describe('authenticateUser', () => {
   it('treats an absent password as empty', async () => {
     const desc = { users: Object.assign(Object.create(null), { u: user({ type: 'plain', key: '' }, 'message') }) };
     expect(await authenticateUser(desc, 'u', undefined)).toEqual({ ok: true, permissions: ['message'] });
+  });
+});
+
+describe('hashed checks off the event loop, with a short cache', () => {
+  it('a bcrypt check lets a timer scheduled during it run before it completes', async () => {
+    const stored: Password = { type: 'bcrypt', key: bcrypt.hashSync('slow', 10) };
+    forgetVerifiedPasswords();
+    const order: string[] = [];
+    const check = verifyPassword(stored, 'slow').then((ok) => order.push(`check ${ok}`));
+    setTimeout(() => order.push('timer'), 0);
+    await check;
+    expect(order).toEqual(['timer', 'check true']);
+  });
+
+  it('a pbkdf2 check does too, and a wrong password is refused', async () => {
+    const salt = crypto.randomBytes(16);
+    const key = crypto.pbkdf2Sync('right', salt, 200_000, 32, 'sha256');
+    const stored: Password = { type: 'pbkdf2', hash: 'sha-256', key: key.toString('hex'), salt: salt.toString('hex'), iterations: 200_000 };
+    forgetVerifiedPasswords();
+    const order: string[] = [];
+    const check = verifyPassword(stored, 'right').then((ok) => order.push(`check ${ok}`));
+    setTimeout(() => order.push('timer'), 0);
+    await check;
+    expect(order).toEqual(['timer', 'check true']);
+    expect(await verifyPassword(stored, 'wrong')).toBe(false);
+  });
+
+  it('a verified password is remembered only for the stored hash it matched', async () => {
+    forgetVerifiedPasswords();
+    const old: Password = { type: 'bcrypt', key: bcrypt.hashSync('old', 10) };
+    expect(await verifyPassword(old, 'old')).toBe(true);
+    // remembered: the second check completes without a hash (a cost-10 bcrypt takes several turns of the event loop)
+    let done = false;
+    const again = verifyPassword(old, 'old').then((ok) => ((done = true), ok));
+    await new Promise<void>((r) => setImmediate(r));
+    expect(done).toBe(true);
+    expect(await again).toBe(true);
+    const changed: Password = { type: 'bcrypt', key: bcrypt.hashSync('new', 4) };
+    expect(await verifyPassword(changed, 'old')).toBe(false);
+    expect(await verifyPassword(changed, 'new')).toBe(true);
   });
 });

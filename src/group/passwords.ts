@@ -40,12 +40,43 @@ function constantTimeEqual(a: string, b: string): boolean {
   return crypto.timingSafeEqual(da, db);
 }
 
+/** How long a verified hashed password is remembered (so a client's repeated logins hash once a minute). */
+export const VERIFIED_TTL_MS = 60_000;
+const MAX_VERIFIED = 10_000;
+/** sha256(stored entry, given password) -> expiry. Keyed by the stored hash itself, so a changed password
+ * (or file) no longer matches; only successes are kept, so a wrong password is always hashed again. */
+const verified = new Map<string, number>();
+
+function verifiedKey(stored: Password, given: string): string {
+  return crypto.createHash('sha256').update(JSON.stringify(stored)).update('\0').update(given, 'utf8').digest('base64');
+}
+
 /**
  * Whether `given` matches the stored password. A missing password matches nothing; a wildcard matches
- * anything; a malformed hash (bad hex, truncated bcrypt string) simply does not match.
+ * anything; a malformed hash (bad hex, truncated bcrypt string) simply does not match. Hashed checks never
+ * block the event loop (pbkdf2 runs on libuv's thread pool, bcryptjs's async API yields between rounds) and
+ * a success is cached for VERIFIED_TTL_MS.
  */
 export async function verifyPassword(stored: Password | undefined, given: string): Promise<boolean> {
   if (stored === undefined) return false;
+  if (stored.type !== 'pbkdf2' && stored.type !== 'bcrypt') return verifyUncached(stored, given);
+  const key = verifiedKey(stored, given);
+  const now = Date.now();
+  if ((verified.get(key) ?? 0) > now) return true;
+  const ok = await verifyUncached(stored, given);
+  if (ok) {
+    if (verified.size >= MAX_VERIFIED) for (const [k, exp] of verified) if (exp <= now || verified.size >= MAX_VERIFIED) verified.delete(k);
+    verified.set(key, now + VERIFIED_TTL_MS);
+  }
+  return ok;
+}
+
+/** Clears the cache of verified passwords (tests). */
+export function forgetVerifiedPasswords(): void {
+  verified.clear();
+}
+
+async function verifyUncached(stored: Password, given: string): Promise<boolean> {
   switch (stored.type) {
     case 'plain':
       return constantTimeEqual(given, stored.key);

@@ -106,8 +106,12 @@ export class UpConnection extends EventEmitter<UpConnectionEvents> {
     }
   }
 
+  /** NAT 1:1: announced in our candidates instead of the local addresses. */
+  private readonly publicAddresses: readonly string[];
+
   private constructor(opts: UpConnectionOptions, codecs: CodecName[]) {
     super();
+    this.publicAddresses = opts.ice.publicAddresses ?? [];
     this.setMaxListeners(0); // one 'close' listener per down connection
     this.id = opts.id;
     this.label = opts.label;
@@ -191,7 +195,7 @@ export class UpConnection extends EventEmitter<UpConnectionEvents> {
     const local = this.pc.localDescription;
     if (!local) throw new LecternError('bad-sdp', 'no local description');
     this.log.debug({ tracks: added.map((t) => t.id) }, 'negotiated');
-    return finalizeAnswer(local.sdp, START_BITRATE_KBPS);
+    return finalizeAnswer(local.sdp, START_BITRATE_KBPS, this.publicAddresses);
   }
 
   /** Creates the RtpUpTracks for new transceivers/layers and routes werift's remote tracks into them. */

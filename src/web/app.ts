@@ -8,6 +8,7 @@ import type { Logger } from '../log.js';
 import type { AdminUsers } from './adminAuth.js';
 import { createAdminApi, type AdminApiDeps } from './admin/router.js';
 import { parseGroupPath } from './groupPath.js';
+import { readiness, type HealthDeps } from './health.js';
 import { hlsHandler, type HlsDeps } from './hls/router.js';
 import { placeholderPage } from './placeholder.js';
 import { recordingsRouter, type RecordingsDeps } from './recordings/index.js';
@@ -33,6 +34,8 @@ export interface AppDeps {
   metrics?: MetricsRouteDeps;
   /** The live HLS feed under /group/<g>/.hls/ (src/web/hls); without it, those paths are group 404s. */
   hls?: HlsDeps;
+  /** /readyz's checks; without them /readyz answers 404 (/healthz is always there). */
+  health?: HealthDeps;
 }
 
 /** The base URL a request reached us at: config.json's proxyURL, else the request's scheme and Host. */
@@ -55,6 +58,16 @@ export function createApp(deps: AppDeps): express.Express {
     const file = path.join(deps.staticDir, 'galene.html');
     return fs.existsSync(file) ? file : undefined;
   };
+
+  // Liveness: no auth, nothing looked at; readiness: the queue, Redis and the recordings folder (health.ts).
+  app.get('/healthz', (_req, res) => void res.set('Cache-Control', 'no-store').type('text/plain').send('ok\n'));
+  if (deps.health) {
+    const health = deps.health;
+    app.get('/readyz', async (_req, res) => {
+      const r = await readiness(health);
+      res.set('Cache-Control', 'no-store').status(r.ready ? 200 : 503).json(r);
+    });
+  }
 
   app.get('/public-groups.json', (req, res) => {
     const base = requestBase(req, deps.proxyURL());

@@ -29,6 +29,10 @@ export async function startTestServer(opts: {
   forwardThreads?: number;
   /** A plain-HTTP listener for workers (`--internal-http`), on 127.0.0.1 and a free port when true. */
   internal?: boolean;
+  /** Galène's `-relay-only` flag. */
+  relayOnly?: boolean;
+  /** `--redis URL`: the job queue on BullMQ. */
+  redis?: string;
 } = {}): Promise<TestServer> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lectern-test-'));
   const dataDir = path.join(dir, 'data');
@@ -54,6 +58,8 @@ export async function startTestServer(opts: {
     ice: { hostAddresses: ['127.0.0.1'], portRange: opts.portRange },
     forwardThreads: opts.forwardThreads,
     ...(opts.internal ? { internal: { host: '127.0.0.1', port: 0 } } : {}),
+    relayOnly: opts.relayOnly,
+    redis: opts.redis,
     logLevel: 'silent',
     log: silentLogger,
   });

@@ -1,8 +1,7 @@
 /**
- * The one place Lectern spawns ffmpeg. We spawn the binary directly with argument arrays from args.ts:
- * fluent-ffmpeg (the issue's named layer) builds its own argument lists and is unmaintained, so it is kept
- * only as a swappable implementation detail behind this module; nothing outside egress/ffmpeg/ may import
- * it or spawn ffmpeg.
+ * The one place Lectern spawns ffmpeg. We spawn the binary directly with argument arrays from args.ts
+ * (fluent-ffmpeg, unmaintained, was dropped); this module is the seam where another runner could go, and
+ * nothing outside egress/ffmpeg/ may spawn ffmpeg.
  */
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';

@@ -149,7 +149,7 @@ export class WhepConnection extends EventEmitter<WhepConnectionEvents> {
     this.watchTransports();
     const local = this.pc.localDescription;
     if (!local) throw new LecternError('bad-sdp', 'no local description');
-    return finalizeOffer(local.sdp); // ICE-lite at session level, as for our offers
+    return finalizeOffer(local.sdp, this.opts.ice.publicAddresses); // ICE-lite at session level, as for our offers
   }
 
   /** One codec per kind (the first negotiated in our preference order), and its DownTrack. */
