@@ -46,7 +46,7 @@ describe('stock werift viewers', () => {
     await teacher.publish('camera', pub);
     await pub.connected();
     for (let i = 0; i < VIEWERS; i++) viewers.push(await StockViewer.join({ url: server.wsUrl, group: 'lecture', username: `student${i}` }));
-  }, 60_000);
+  }, 90_000);
 
   afterAll(async () => {
     for (const stop of stops) stop();
