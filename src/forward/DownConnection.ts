@@ -18,6 +18,7 @@ import {
   gatheringComplete,
   resumeIceAfterRestart,
   serverPeerConfig,
+  watchDtlsServer,
   weriftCodec,
   type IceCandidateInit,
 } from './peerConfig.js';
@@ -337,6 +338,7 @@ export class DownConnection extends EventEmitter<DownConnectionEvents> {
       const dtls = t.dtlsTransport;
       if (!dtls || this.watched.has(dtls)) continue;
       this.watched.add(dtls);
+      if (dtls.state === 'new') watchDtlsServer(dtls);
       const sub = dtls.onRtcp.subscribe((packet) => routeViewerRtcp(packet, this.bySsrc, (fb) => this.onTwccFeedback(fb)));
       this.unsubscribers.push(sub.unSubscribe);
     }

@@ -1,5 +1,6 @@
 import {
   DtlsClient,
+  DtlsServer,
   RTCRtpCodecParameters,
   type RTCDtlsTransport,
   type RTCPeerConnection,
@@ -110,6 +111,57 @@ function ignoreRepeatedHelloVerify(dtls: RTCDtlsTransport): void {
     const rest = client.dtls.flight >= 3 ? assembled.filter((h) => h.msg_type !== HELLO_VERIFY_REQUEST) : assembled;
     return rest.length > 0 ? handle(rest) : Promise.resolve();
   };
+}
+
+const CLIENT_HELLO = 1;
+/** A cookie-less ClientHello this long after our HelloVerifyRequest is answered again (that one was lost). */
+const HELLO_VERIFY_RESEND_MS = 1500;
+
+/**
+ * The server side of the same werift 0.24 DTLS bug, for viewers that are werift DTLS clients (the server
+ * offers actpass, they answer active): their retransmitted first ClientHello (no cookie) reaches werift's
+ * DtlsServer after it has already answered the first one. werift then runs flight 2 again: it resets its
+ * flight and record sequence numbers (so a handshake already in flight 4 is restarted and breaks) and sends
+ * a second HelloVerifyRequest, on which an unpatched werift client's Flight3 throws. Under load (50 viewers
+ * joining) some viewers' down connections went `failed` for good. So a cookie-less ClientHello after our
+ * HelloVerifyRequest is ignored, unless that was long enough ago to have been lost.
+ */
+function ignoreRepeatedClientHello(dtls: RTCDtlsTransport): void {
+  const server = dtls.dtls;
+  if (!(server instanceof DtlsServer)) return;
+  const handle = server.onHandleHandshakes;
+  let helloVerifyAt = -Infinity;
+  server.onHandleHandshakes = (assembled) => {
+    const rest = assembled.filter((h) => {
+      if (h.msg_type !== CLIENT_HELLO || hasCookie(h.fragment)) return true;
+      const now = performance.now();
+      if (server.dtls.flight > 2 || now - helloVerifyAt < HELLO_VERIFY_RESEND_MS) {
+        dtlsServerCounters.repeatedHelloIgnored++;
+        return false;
+      }
+      helloVerifyAt = now;
+      return true;
+    });
+    return rest.length > 0 ? handle(rest) : Promise.resolve();
+  };
+}
+
+/** ClientHellos ignored by `ignoreRepeatedClientHello`, process-wide (tests and benches read it). */
+export const dtlsServerCounters = { repeatedHelloIgnored: 0 };
+
+/** A ClientHello body (RFC 6347 §4.2.1): version (2), random (32), session id (1 + n), cookie (1 + n). */
+function hasCookie(body: Buffer): boolean {
+  const sessionIdLength = body[34];
+  if (sessionIdLength === undefined) return false;
+  const cookieLength = body[35 + sessionIdLength];
+  return cookieLength !== undefined && cookieLength > 0;
+}
+
+/** Applies `ignoreRepeatedClientHello` to a server transport's DTLS server as soon as it exists. */
+export function watchDtlsServer(dtls: RTCDtlsTransport): void {
+  dtls.onStateChange.subscribe((state) => {
+    if (state === 'connecting') queueMicrotask(() => ignoreRepeatedClientHello(dtls));
+  });
 }
 
 /** Applies `ignoreRepeatedHelloVerify` to a transport's DTLS client as soon as it exists (call before it connects). */

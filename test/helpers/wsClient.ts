@@ -17,6 +17,8 @@ export class WsClient {
   private constructor(readonly ws: WebSocket) {
     ws.on('message', (data) => {
       const m = JSON.parse(data.toString()) as Message;
+      // As Galène's client: a client that stays quiet 45 s is dropped by the server, a pong keeps it alive.
+      if (m.type === 'ping' && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: 'pong' }));
       for (const l of this.listeners) l(m);
       this.received.push(m);
       this.waiters = this.waiters.filter((w) => {
