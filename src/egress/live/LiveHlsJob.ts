@@ -18,6 +18,7 @@ import path from 'node:path';
 import type { RtpPacket } from 'werift';
 import { errorMessage, LecternError } from '../../errors.js';
 import type { Logger } from '../../log.js';
+import { FfmpegError } from '../ffmpeg/index.js';
 import type { LiveOutputOptions } from './liveArgs.js';
 import { LiveRun, RUN_KINDS, type RunInputs, type RunKind } from './LiveRun.js';
 import { buildPlaylists, parseMediaPlaylist, type RunPlaylist } from './playlist.js';
@@ -153,7 +154,7 @@ export async function runLiveHlsJob(data: LiveHlsData, signal: AbortSignal, opts
         endReason = 'ffmpeg keeps failing';
         return;
       }
-      log.warn({ err: errorMessage(err), restarts }, 'live ffmpeg exited; restarting');
+      log.warn({ err: errorMessage(err), stderr: err instanceof FfmpegError ? err.stderr.slice(-8) : undefined, restarts }, 'live ffmpeg exited; restarting');
     }
     if (current) {
       const inputs = current.inputs;
