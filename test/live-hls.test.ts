@@ -2,6 +2,7 @@
  * Live HLS end to end: a werift peer publishes over WHIP, the server enqueues a live-hls job, the job's
  * werift WHEP peer feeds the real ffmpeg, and the playlists are served under /group/<g>/.hls/.
  */
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -10,7 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LIVE_DEFAULTS } from '../src/egress/live/liveArgs.js';
 import { decodeFile } from './helpers/decode.js';
 import { startLoopbackStun, type LoopbackStun } from './helpers/loopbackStun.js';
-import { createPublisherPeer, startTestMedia, type PublisherPeer, type TestMedia } from './helpers/mediaSource.js';
+import { MediaClient } from './helpers/MediaClient.js';
+import { createPublisherPeer, ffmpegPath, startTestMedia, type PublisherPeer, type TestMedia } from './helpers/mediaSource.js';
 import { startTestServer, type TestServer } from './helpers/testServer.js';
 import { sleep, waitUntil } from './helpers/wait.js';
 import { signHs256 } from './helpers/jwt.js';
@@ -221,4 +223,110 @@ describe('live HLS', () => {
     expect(live.trimEnd().endsWith('#EXT-X-ENDLIST')).toBe(true);
     expect(((await playlist('event.m3u8')) ?? '').trimEnd().endsWith('#EXT-X-ENDLIST')).toBe(true);
   }, 90_000);
+
+  it('with a screen share and a camera, the stream shows the screen large and the camera inset; it follows the screen stopping', async () => {
+    // A new lecture (the previous test ended the last one): a red screen share, a blue camera with the audio.
+    const red = await startTestMedia({ colour: 'red', width: 640, height: 360, audio: false, gop: 60 });
+    const blue = await startTestMedia({ colour: 'blue', width: 320, height: 240, gop: 60 });
+    cleanups.push(() => red.close(), () => blue.close());
+    const prof = await MediaClient.join({ url: server.wsUrl, group: 'lecture', username: 'prof', password: 'prof-pw', stunPort: stun.port });
+    cleanups.push(() => prof.ws.close());
+    const camera = createPublisherPeer({ stunPort: stun.port });
+    const screen = createPublisherPeer({ stunPort: stun.port, audio: false });
+    cleanups.push(() => camera.close(), () => screen.close());
+    await prof.publish('camera', camera);
+    const screenId = await prof.publish('screenshare', screen);
+    cleanups.push(
+      blue.onVideo((rtp) => camera.sendVideo(rtp)),
+      blue.onAudio((rtp) => camera.sendAudio(rtp)),
+      red.onVideo((rtp) => screen.sendVideo(rtp)),
+    );
+
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'lectern-inset-'));
+    cleanups.push(() => fs.rmSync(tmp, { recursive: true, force: true }));
+    // The newest segment of the playlist with its run's init segment, as one file.
+    const newest = async (): Promise<string | undefined> => {
+      const event = await playlist('event.m3u8');
+      if (!event) return undefined;
+      const lastRun = event.slice(event.lastIndexOf('#EXT-X-MAP:URI='));
+      const init = /#EXT-X-MAP:URI="([^"]+)"/.exec(lastRun)?.[1];
+      const seg = segmentsOf(lastRun).at(-1);
+      if (!init || !seg) return undefined;
+      const bufs = [];
+      for (const p of [init, seg]) bufs.push(Buffer.from(await (await fetch(url(`/group/lecture/.hls/${p}`), { headers: student })).arrayBuffer()));
+      const file = path.join(tmp, `${seg.replace(/\W/g, '_')}.mp4`);
+      fs.writeFileSync(file, Buffer.concat(bufs));
+      return file;
+    };
+    // The composite's layout at 1280x720: a 320-wide inset 16 px from the bottom-right corner
+    // (x 944..1264, y 464..704 for a 4:3 camera); its middle, and a point of the screen well away from it.
+    const insetMiddle = [1104 / 1280, 584 / 720] as const;
+    const screenPoint = [400 / 1280, 200 / 720] as const;
+
+    const W = 320;
+    const H = 180;
+    const colourAt = (frame: Buffer, [x, y]: readonly [number, number]): string => {
+      if (frame.length < W * H * 3) return 'no frame';
+      const i = (Math.round(y * H) * W + Math.round(x * W)) * 3;
+      const [r, g, b] = [frame[i]!, frame[i + 1]!, frame[i + 2]!];
+      if (r > 170 && g < 90 && b < 90) return 'red';
+      if (b > 170 && r < 90 && g < 90) return 'blue';
+      return `rgb(${r},${g},${b})`;
+    };
+    // The file's streams, as ffmpeg lists them, and its last video frame scaled to W x H (RGB).
+    const look = (file: string) =>
+      new Promise<{ video: number; audio: number; screen: string; inset: string }>((resolve, reject) => {
+        const child = spawn(ffmpegPath(), ['-hide_banner', '-nostdin', '-i', file, '-map', '0:v', '-vf', `scale=${W}:${H}`, '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-'], {
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        const out: Buffer[] = [];
+        let err = '';
+        child.stdout.on('data', (c: Buffer) => out.push(c));
+        child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+        child.once('error', reject);
+        child.once('close', () => {
+          const raw = Buffer.concat(out);
+          const frame = raw.subarray(Math.max(0, raw.length - W * H * 3));
+          const inputPart = err.split(/^Stream mapping:/m)[0]!;
+          resolve({
+            video: (inputPart.match(/Stream #0:\d+.*: Video:/g) ?? []).length,
+            audio: (inputPart.match(/Stream #0:\d+.*: Audio:/g) ?? []).length,
+            screen: colourAt(frame, screenPoint),
+            inset: colourAt(frame, insetMiddle),
+          });
+        });
+      });
+    const bothShown = await waitUntil(
+      'a live segment showing the screen with the camera inset',
+      async () => {
+        const f = await newest();
+        return f ? look(f) : undefined;
+      },
+      (l) => l?.screen === 'red' && l.inset === 'blue',
+      60_000,
+    );
+    expect(bothShown!.video).toBe(1); // one video stream carries both sources
+    expect(bothShown!.audio).toBe(1);
+    const before = (await playlist('event.m3u8'))!;
+    expect(before).not.toContain('#EXT-X-ENDLIST');
+
+    // The screen share stops: the camera alone fills the frame, in the same playlist after a discontinuity.
+    prof.unpublish(screenId);
+    const cameraOnly = await waitUntil(
+      'a live segment showing the camera alone',
+      async () => {
+        const f = await newest();
+        return f ? look(f) : undefined;
+      },
+      (l) => l?.screen === 'blue' && l.inset === 'blue',
+      40_000,
+    );
+    expect(cameraOnly!.video).toBe(1);
+    const after = (await playlist('event.m3u8'))!;
+    expect(segmentsOf(after).slice(0, segmentsOf(before).length)).toEqual(segmentsOf(before)); // the earlier runs are still listed
+    expect(after).toContain('#EXT-X-DISCONTINUITY');
+    expect(after).not.toContain('#EXT-X-ENDLIST');
+    const decoded = await decodeFile((await newest())!);
+    expect(decoded.errors).toEqual([]);
+  }, 120_000);
 });

@@ -37,6 +37,8 @@ export interface TestMediaOptions {
   fps?: number;
   /** ffmpeg bitrate syntax, e.g. '1M'. */
   videoBitrate?: string;
+  /** A solid colour (ffmpeg's colour syntax, e.g. 'red') instead of the moving test pattern. */
+  colour?: string;
   /** Frames between keyframes (60 = 2 s at 30 fps). */
   gop?: number;
   video?: boolean;
@@ -89,7 +91,7 @@ export async function startTestMedia(opts: TestMediaOptions = {}): Promise<TestM
     const w = opts.width ?? 640;
     const h = opts.height ?? 480;
     const fps = opts.fps ?? 30;
-    args.push('-re', '-f', 'lavfi', '-i', `testsrc=size=${w}x${h}:rate=${fps}`);
+    args.push('-re', '-f', 'lavfi', '-i', opts.colour ? `color=c=${opts.colour}:size=${w}x${h}:rate=${fps}` : `testsrc=size=${w}x${h}:rate=${fps}`);
     const sock = await bindLoopback();
     sockets.push(sock);
     sock.on('message', (msg) => {

@@ -80,10 +80,6 @@ export interface CompositeOptions {
  * exist, and the audio; H.264/AAC MP4 with the index up front (+faststart) for progressive download.
  */
 export function compositeArgs(inputs: CompositeInputs, output: string, opts: CompositeOptions = {}): string[] {
-  const width = opts.width ?? 1280;
-  const height = opts.height ?? 720;
-  const inset = opts.insetWidth ?? Math.round(width / 4 / 2) * 2;
-  const margin = opts.margin ?? 16;
   if (!inputs.screen && !inputs.camera && !inputs.audio) {
     throw new LecternError('composite-no-input', 'a composite needs at least one of screen, camera, audio');
   }
@@ -96,16 +92,7 @@ export function compositeArgs(inputs: CompositeInputs, output: string, opts: Com
   const camera = inputs.camera === undefined ? undefined : indexOf(inputs.camera);
   const audio = inputs.audio === undefined ? undefined : indexOf(inputs.audio);
 
-  const fit = `scale=${width}:${height}:force_original_aspect_ratio=decrease,pad=${width}:${height}:(ow-iw)/2:(oh-ih)/2,setsar=1`;
-  let filter: string | undefined;
-  if (screen !== undefined && camera !== undefined) {
-    filter =
-      `[${screen}:v]${fit}[bg];` +
-      `[${camera}:v]scale=${inset}:-2,setsar=1[cam];` +
-      `[bg][cam]overlay=W-w-${margin}:H-h-${margin}:eof_action=pass,format=yuv420p[v]`;
-  } else if (screen !== undefined || camera !== undefined) {
-    filter = `[${(screen ?? camera)!}:v]${fit},format=yuv420p[v]`;
-  }
+  const filter = lectureVideoFilter(screen === undefined ? undefined : `${screen}:v`, camera === undefined ? undefined : `${camera}:v`, opts);
 
   return [
     '-y',
@@ -115,6 +102,30 @@ export function compositeArgs(inputs: CompositeInputs, output: string, opts: Com
     '-movflags', '+faststart',
     output,
   ];
+}
+
+/**
+ * The lecture layout shared by the composite and the live stream: the screen fitted to width x height with
+ * the camera scaled to `insetWidth` in the bottom-right corner, `margin` pixels in; one of them alone fills
+ * the frame. `screen` and `camera` are ffmpeg stream specifiers (`0:v`); `extra` goes after the layout
+ * (e.g. `fps=30`). The output label is `[v]`; undefined when there is no video.
+ */
+export function lectureVideoFilter(screen: string | undefined, camera: string | undefined, opts: CompositeOptions = {}, extra?: string): string | undefined {
+  const width = opts.width ?? 1280;
+  const height = opts.height ?? 720;
+  const inset = opts.insetWidth ?? Math.round(width / 4 / 2) * 2;
+  const margin = opts.margin ?? 16;
+  const tail = `${extra ? `${extra},` : ''}format=yuv420p[v]`;
+  const fit = `scale=${width}:${height}:force_original_aspect_ratio=decrease,pad=${width}:${height}:(ow-iw)/2:(oh-ih)/2,setsar=1`;
+  if (screen !== undefined && camera !== undefined) {
+    return (
+      `[${screen}]${fit}[bg];` +
+      `[${camera}]scale=${inset}:-2,setsar=1[cam];` +
+      `[bg][cam]overlay=W-w-${margin}:H-h-${margin}:eof_action=pass,${tail}`
+    );
+  }
+  const only = screen ?? camera;
+  return only === undefined ? undefined : `[${only}]${fit},${tail}`;
 }
 
 /** Decode everything and throw the frames away: exits 0 only if the file decodes without errors. */

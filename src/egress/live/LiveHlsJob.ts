@@ -4,7 +4,9 @@
  *
  * - A run starts once video arrives (or audio alone for a while); it waits briefly for the other kind so the
  *   run's SDP lists both. A kind that later appears, or a payload type that changes (the lecture's codec
- *   changed), starts a new run; so does a dead ffmpeg, at most `maxRestarts` times.
+ *   changed), starts a new run; so does a dead ffmpeg, at most `maxRestarts` times. While a screen is shared
+ *   the server also sends the camera (`inset`, drawn bottom-right); its start or stop starts a new run with
+ *   the new layout, joined to the playlist with a discontinuity.
  * - PLIs: when a run starts, and every 2 s until its first segment is listed.
  * - The job ends when no media arrived for `idleMs` (the lecture ended: the server's WHEP session stays up
  *   but silent), when the server closes the session, or when the queue aborts it; the playlists then get
@@ -16,8 +18,9 @@ import path from 'node:path';
 import type { RtpPacket } from 'werift';
 import { errorMessage, LecternError } from '../../errors.js';
 import type { Logger } from '../../log.js';
+import { FfmpegError } from '../ffmpeg/index.js';
 import type { LiveOutputOptions } from './liveArgs.js';
-import { LiveRun, type RunInputs } from './LiveRun.js';
+import { LiveRun, RUN_KINDS, type RunInputs, type RunKind } from './LiveRun.js';
 import { buildPlaylists, parseMediaPlaylist, type RunPlaylist } from './playlist.js';
 import type { LiveHlsData, LiveHlsResult } from './types.js';
 import { WhepSubscriber, withLocalStun, type WhepIce } from './WhepSubscriber.js';
@@ -43,7 +46,7 @@ const PLI_EVERY_MS = 2000;
 /** A kind counts as present while its packets are this recent. */
 const PRESENT_MS = 3000;
 
-type Kind = 'video' | 'audio';
+type Kind = RunKind;
 
 /** `rel` inside `root`, or a LecternError (the job payload comes from a queue: never trust it). */
 export function insideRoot(root: string, rel: string): string {
@@ -73,7 +76,7 @@ export async function runLiveHlsJob(data: LiveHlsData, signal: AbortSignal, opts
   let lastPli = 0;
   let firstMediaAt = 0;
   let lastMediaAt = Date.now(); // the lecture is live when the job is enqueued: idle counts from now
-  const last: Record<Kind, { pt: number; at: number } | undefined> = { video: undefined, audio: undefined };
+  const last: Record<Kind, { pt: number; at: number } | undefined> = { video: undefined, inset: undefined, audio: undefined };
   let endReason: string | undefined;
   let failure: Error | undefined;
   let written = 0;
@@ -92,11 +95,12 @@ export async function runLiveHlsJob(data: LiveHlsData, signal: AbortSignal, opts
   const wanted = (): RunInputs => {
     const now = Date.now();
     const out: RunInputs = {};
-    for (const kind of ['video', 'audio'] as const) {
+    for (const kind of RUN_KINDS) {
       const l = last[kind];
       const codec = l && now - l.at < PRESENT_MS ? sub.codecs.get(l.pt) : undefined;
       if (l && codec) out[kind] = { payloadType: l.pt, codec };
     }
+    if (!out.video) delete out.inset; // an inset alone is not a layout (the server moves the camera to the main video)
     return out;
   };
 
@@ -108,7 +112,7 @@ export async function runLiveHlsJob(data: LiveHlsData, signal: AbortSignal, opts
       runs.push({ prefix, playlist: { segments: [] }, text: '' });
       current = run;
       lastPli = 0;
-      log.info({ prefix, video: inputs.video?.codec.name, audio: inputs.audio?.codec.name }, 'live transcode started');
+      log.info({ prefix, video: inputs.video?.codec.name, inset: inputs.inset?.codec.name, audio: inputs.audio?.codec.name }, 'live transcode started');
     } finally {
       starting = false;
     }
@@ -150,11 +154,14 @@ export async function runLiveHlsJob(data: LiveHlsData, signal: AbortSignal, opts
         endReason = 'ffmpeg keeps failing';
         return;
       }
-      log.warn({ err: errorMessage(err), restarts }, 'live ffmpeg exited; restarting');
+      log.warn({ err: errorMessage(err), stderr: err instanceof FfmpegError ? err.stderr.slice(-8) : undefined, restarts }, 'live ffmpeg exited; restarting');
     }
     if (current) {
       const inputs = current.inputs;
-      const changed = (['video', 'audio'] as const).some((k) => want[k] && (!inputs[k] || inputs[k]!.payloadType !== want[k]!.payloadType));
+      // A kind that appears or changes codec; and the inset leaving (ffmpeg's overlay would wait for it).
+      const changed =
+        RUN_KINDS.some((k) => want[k] && (!inputs[k] || inputs[k]!.payloadType !== want[k]!.payloadType)) ||
+        (inputs.inset !== undefined && want.inset === undefined);
       if (changed) {
         log.info('lecture media changed; new ffmpeg run');
         current.close();

@@ -10,10 +10,11 @@ import { runFfmpeg } from '../ffmpeg/index.js';
 import { liveHlsArgs, liveSdp, type LiveInputs, type LiveOutputOptions } from './liveArgs.js';
 import type { NegotiatedCodec } from './WhepSubscriber.js';
 
-export interface RunInputs {
-  video?: { payloadType: number; codec: NegotiatedCodec };
-  audio?: { payloadType: number; codec: NegotiatedCodec };
-}
+/** What a run receives: the main video, the camera inset (while a screen is shared), the audio. */
+export type RunKind = 'video' | 'inset' | 'audio';
+export const RUN_KINDS = ['video', 'inset', 'audio'] as const;
+
+export type RunInputs = Partial<Record<RunKind, { payloadType: number; codec: NegotiatedCodec }>>;
 
 function bind(port: number): Promise<dgram.Socket | undefined> {
   return new Promise((resolve) => {
@@ -46,7 +47,7 @@ export class LiveRun {
   readonly done: Promise<Error | undefined>;
   private readonly abort = new AbortController();
   private socket: dgram.Socket | undefined;
-  private ports: { video?: number; audio?: number } = {};
+  private ports: Partial<Record<RunKind, number>> = {};
   private closed = false;
   /** Set when ffmpeg exited (by itself or killed). */
   exited = false;
@@ -66,8 +67,7 @@ export class LiveRun {
   static async start(prefix: string, inputs: RunInputs, dir: string, output: Omit<LiveOutputOptions, 'dir' | 'prefix'>, ffmpegPath?: string): Promise<LiveRun> {
     const run = new LiveRun(prefix, inputs, dir, output, ffmpegPath);
     try {
-      if (inputs.video) run.ports.video = await freePortPair();
-      if (inputs.audio) run.ports.audio = await freePortPair();
+      for (const kind of RUN_KINDS) if (inputs[kind]) run.ports[kind] = await freePortPair();
       run.socket = dgram.createSocket('udp4');
       run.socket.on('error', () => undefined); // nothing listening yet: the packet is simply lost
       await writeFile(path.join(dir, `${prefix}.sdp`), liveSdp(run.liveInputs()));
@@ -81,7 +81,7 @@ export class LiveRun {
 
   private liveInputs(): LiveInputs {
     const out: LiveInputs = {};
-    for (const kind of ['video', 'audio'] as const) {
+    for (const kind of RUN_KINDS) {
       const i = this.inputs[kind];
       const port = this.ports[kind];
       if (!i || port === undefined) continue;
@@ -110,7 +110,7 @@ export class LiveRun {
     }
   }
 
-  send(kind: 'video' | 'audio', packet: RtpPacket): void {
+  send(kind: RunKind, packet: RtpPacket): void {
     const port = this.ports[kind];
     if (this.closed || port === undefined || !this.socket) return;
     this.socket.send(packet.serialize(), port, '127.0.0.1');

@@ -39,7 +39,8 @@ export interface NegotiatedCodec {
   fmtp?: string;
 }
 
-export type RtpListener = (kind: 'video' | 'audio', packet: RtpPacket) => void;
+/** `video` is the lecture's main video, `inset` the camera while a screen is shared (the offer's second video). */
+export type RtpListener = (kind: 'video' | 'inset' | 'audio', packet: RtpPacket) => void;
 
 /** Payload type -> codec, from an SDP's rtpmap and fmtp lines. */
 export function rtpMaps(sdp: string): Map<number, NegotiatedCodec> {
@@ -81,7 +82,7 @@ function request(url: URL, method: string, headers: Record<string, string>, body
 
 export class WhepSubscriber {
   private readonly pc: RTCPeerConnection;
-  private readonly transceivers: { kind: 'video' | 'audio'; t: RTCRtpTransceiver }[] = [];
+  private readonly transceivers: { kind: 'video' | 'inset' | 'audio'; t: RTCRtpTransceiver }[] = [];
   private location: URL | undefined;
   private closed = false;
   /** Payload types of the answer. */
@@ -105,13 +106,12 @@ export class WhepSubscriber {
       bundlePolicy: 'max-bundle',
       ...(hosts.length > 0 ? { iceUseIpv4: false, iceUseIpv6: false, iceAdditionalHostAddresses: [...hosts] } : {}),
     });
-    for (const kind of ['video', 'audio'] as const) {
-      this.transceivers.push({ kind, t: this.pc.addTransceiver(kind, { direction: 'recvonly' }) });
+    // Two video sections: the server sends the main video on the first, the camera inset on the second.
+    for (const kind of ['video', 'inset', 'audio'] as const) {
+      const t = this.pc.addTransceiver(kind === 'inset' ? 'video' : kind, { direction: 'recvonly' });
+      this.transceivers.push({ kind, t });
+      t.onTrack.subscribe((track) => track.onReceiveRtp.subscribe((p) => this.onRtp(kind, p)));
     }
-    this.pc.onTrack.subscribe((track) => {
-      const kind = track.kind === 'video' ? 'video' : 'audio';
-      track.onReceiveRtp.subscribe((p) => this.onRtp(kind, p));
-    });
     this.pc.connectionStateChange.subscribe((s) => {
       if (s === 'failed' || s === 'closed') this.onClose(`WebRTC connection ${s}`);
     });
@@ -135,12 +135,13 @@ export class WhepSubscriber {
     await this.pc.setRemoteDescription({ type: 'answer', sdp: res.text });
   }
 
-  /** Asks the server for a keyframe (PLI on the video receiver). */
+  /** Asks the server for a keyframe (PLI on each video receiver). */
   requestKeyframe(): void {
-    const video = this.transceivers.find((x) => x.kind === 'video')?.t;
-    const ssrc = video?.receiver.tracks[0]?.ssrc;
-    if (!video || this.closed || ssrc === undefined) return;
-    video.receiver.sendRtcpPLI(ssrc).catch(() => undefined);
+    for (const { kind, t } of this.transceivers) {
+      const ssrc = t.receiver.tracks[0]?.ssrc;
+      if (kind === 'audio' || this.closed || ssrc === undefined) continue;
+      t.receiver.sendRtcpPLI(ssrc).catch(() => undefined);
+    }
   }
 
   async close(): Promise<void> {

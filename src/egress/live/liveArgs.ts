@@ -5,6 +5,8 @@
  */
 
 /** One incoming RTP stream as negotiated over WHEP. */
+import { lectureVideoFilter } from '../ffmpeg/args.js';
+
 export interface RtpInput {
   /** Codec name as in an rtpmap line: VP8, VP9, H264, opus. */
   codec: string;
@@ -18,7 +20,10 @@ export interface RtpInput {
 }
 
 export interface LiveInputs {
+  /** The lecture's main video: the screen share, else the camera. */
   video?: RtpInput;
+  /** The camera while a screen is shared: drawn as the inset, as in the recordings' composite. */
+  inset?: RtpInput;
   audio?: RtpInput;
 }
 
@@ -40,9 +45,10 @@ export const LIVE_DEFAULTS = { width: 1280, height: 720, fps: 30, segmentSeconds
 
 /** An SDP file describing the loopback RTP streams (ffmpeg's `sdp` demuxer). */
 export function liveSdp(inputs: LiveInputs): string {
+  if (inputs.inset && !inputs.video) throw new TypeError('liveSdp: an inset needs a main video');
   if (!inputs.video && !inputs.audio) throw new TypeError('liveSdp: no stream');
   const lines = ['v=0', 'o=- 0 0 IN IP4 127.0.0.1', 's=lectern live', 'c=IN IP4 127.0.0.1', 't=0 0'];
-  for (const [kind, s] of [['video', inputs.video], ['audio', inputs.audio]] as const) {
+  for (const [kind, s] of [['video', inputs.video], ['video', inputs.inset], ['audio', inputs.audio]] as const) {
     if (!s) continue;
     if (!Number.isInteger(s.port) || s.port <= 0 || s.port > 65534) throw new TypeError(`liveSdp: bad port ${s.port}`);
     if (!/^[A-Za-z0-9-]+$/.test(s.codec)) throw new TypeError(`liveSdp: bad codec ${s.codec}`);
@@ -57,7 +63,8 @@ export function liveSdp(inputs: LiveInputs): string {
 /**
  * ffmpeg arguments for one run. `sdpFile` describes the RTP input; a missing kind is replaced by a
  * generated one (black video or silence), so every run has the same two tracks and players never see the
- * track layout change.
+ * track layout change. With an inset, the SDP's second video stream is overlaid on the first with the
+ * composite's layout (lectureVideoFilter).
  */
 export function liveHlsArgs(sdpFile: string, inputs: LiveInputs, out: LiveOutputOptions): string[] {
   const o = { ...LIVE_DEFAULTS, ...stripUndefined(out) };
@@ -86,13 +93,11 @@ export function liveHlsArgs(sdpFile: string, inputs: LiveInputs, out: LiveOutput
     args.push('-re', '-f', 'lavfi', '-i', 'anullsrc=channel_layout=stereo:sample_rate=48000');
     audioIn = `${next++}:a:0`;
   }
-  const scale =
-    `scale=${o.width}:${o.height}:force_original_aspect_ratio=decrease,` +
-    `pad=${o.width}:${o.height}:(ow-iw)/2:(oh-ih)/2,setsar=1,fps=${o.fps},format=yuv420p`;
+  const filter = lectureVideoFilter(videoIn, inputs.inset ? '0:v:1' : undefined, { width: o.width, height: o.height }, `fps=${o.fps}`)!;
   args.push(
-    '-map', videoIn,
+    '-filter_complex', filter,
+    '-map', '[v]',
     '-map', audioIn,
-    '-vf', scale,
     '-c:v', 'libx264',
     '-preset', 'veryfast',
     '-tune', 'zerolatency',

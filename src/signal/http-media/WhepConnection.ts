@@ -37,6 +37,8 @@ export interface WhepConnectionEvents {
   close: [reason: string];
 }
 
+type SlotName = TrackKind | 'inset';
+
 interface Slot {
   readonly transceiver: RTCRtpTransceiver;
   readonly track: RtpDownTrack;
@@ -48,14 +50,16 @@ const SR_INTERVAL_MS = 500;
 /**
  * A WHEP viewer's peer connection: unlike forward/DownConnection the client offers (recvonly audio/video) and
  * the server answers sendonly, one codec per kind, with the offer's payload types. Once connected, one
- * RtpDownTrack per kind forwards whatever up tracks `setLecture` names; switching sources renumbers seamlessly
+ * RtpDownTrack per section forwards whatever up tracks `setLecture` names (the first video section the main
+ * video, a second one, if offered, the camera inset; the live HLS job offers it); switching sources renumbers seamlessly
  * (RtpDownTrack's SeqRewriter) and waits for a keyframe of the new source. A source whose codec differs from
  * the negotiated one is not forwarded (the viewer would need a new session).
  */
 export class WhepConnection extends EventEmitter<WhepConnectionEvents> {
   private readonly pc: RTCPeerConnection;
   private readonly log: Logger;
-  private readonly slots = new Map<TrackKind, Slot>();
+  /** By section: `video` (the first video section), `inset` (the second), `audio`. */
+  private readonly slots = new Map<SlotName, Slot>();
   private readonly bySsrc = new Map<number, RtpDownTrack>();
   private readonly watched = new WeakSet<RTCDtlsTransport>();
   private readonly unsubscribers: (() => void)[] = [];
@@ -68,12 +72,13 @@ export class WhepConnection extends EventEmitter<WhepConnectionEvents> {
   /** Answers a viewer's offer. Throws LecternError 'bad-sdp' (nothing is left open then). */
   static async accept(opts: WhepConnectionOptions, offerSdp: string): Promise<{ conn: WhepConnection; answerSdp: string }> {
     if (!looksLikeSdp(offerSdp)) throw new LecternError('bad-sdp', 'the offer is not an SDP description');
-    const kinds = new Set<TrackKind>();
+    // The sections we send on, in the offer's order: at most one audio and two video (main, inset).
+    const kinds: TrackKind[] = [];
     for (const m of splitSdp(offerSdp.replace(/^\s+/, '')).media) {
       const kind = parseMline(m.mline!)?.kind;
-      if (kind === 'audio' || kind === 'video') kinds.add(kind);
+      if ((kind === 'audio' || kind === 'video') && kinds.filter((k) => k === kind).length < (kind === 'video' ? 2 : 1)) kinds.push(kind);
     }
-    if (kinds.size === 0) throw new LecternError('bad-sdp', 'the offer has no audio or video section');
+    if (kinds.length === 0) throw new LecternError('bad-sdp', 'the offer has no audio or video section');
     const conn = new WhepConnection(opts, kinds);
     try {
       return { conn, answerSdp: await conn.negotiate(offerSdp, true) };
@@ -85,7 +90,7 @@ export class WhepConnection extends EventEmitter<WhepConnectionEvents> {
 
   private constructor(
     private readonly opts: WhepConnectionOptions,
-    kinds: Set<TrackKind>,
+    kinds: readonly TrackKind[],
   ) {
     super();
     this.log = opts.log;
@@ -98,7 +103,7 @@ export class WhepConnection extends EventEmitter<WhepConnectionEvents> {
       },
       headerExtensions: { audio: [], video: [] },
     });
-    // Sendonly transceivers made before the offer is applied take the offer's first section of their kind.
+    // Sendonly transceivers made before the offer is applied take the offer's sections of their kind, in order.
     const stream = new MediaStream({ id: `lectern-${opts.id.slice(0, 16)}` });
     for (const kind of kinds) this.pc.addTransceiver(kind, { direction: 'sendonly', streams: [stream] });
     const sub = this.pc.connectionStateChange.subscribe((state) => this.onConnectionState(state));
@@ -152,12 +157,14 @@ export class WhepConnection extends EventEmitter<WhepConnectionEvents> {
     return finalizeOffer(local.sdp, this.opts.ice.publicAddresses); // ICE-lite at session level, as for our offers
   }
 
-  /** One codec per kind (the first negotiated in our preference order), and its DownTrack. */
+  /** One codec per section (the first negotiated in our preference order), and its DownTrack. */
   private createSlots(): void {
     for (const transceiver of this.pc.getTransceivers()) {
       const kind = transceiver.kind;
       if (transceiver.direction !== 'sendonly' || transceiver.mLineIndex === undefined) continue;
-      if ((kind !== 'audio' && kind !== 'video') || this.slots.has(kind)) continue;
+      if (kind !== 'audio' && kind !== 'video') continue;
+      const slotName: SlotName = kind === 'video' && this.slots.has('video') ? 'inset' : kind;
+      if (this.slots.has(slotName)) continue;
       let chosen: { name: CodecName; payloadType: number } | undefined;
       for (const name of this.opts.codecs) {
         const c = transceiver.codecs.find((x) => x.mimeType.toLowerCase() === CODECS[name].mimeType.toLowerCase());
@@ -170,14 +177,14 @@ export class WhepConnection extends EventEmitter<WhepConnectionEvents> {
       if (!chosen) throw new LecternError('bad-sdp', `no acceptable ${kind} codec in the offer`);
       const sender = transceiver.sender;
       const track = new RtpDownTrack({
-        id: `${this.opts.id}:${kind}`,
+        id: `${this.opts.id}:${slotName}`,
         kind,
         ssrc: sender.ssrc,
         payloadType: chosen.payloadType,
         clockRate: CODECS[chosen.name].clockRate,
         sink: transceiverSink(transceiver),
       });
-      this.slots.set(kind, { transceiver, track, codec: chosen.name });
+      this.slots.set(slotName, { transceiver, track, codec: chosen.name });
       this.bySsrc.set(sender.ssrc, track);
     }
     if (this.slots.size === 0) throw new LecternError('bad-sdp', 'the offer asks for no audio or video we can send');

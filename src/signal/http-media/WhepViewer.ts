@@ -133,7 +133,7 @@ export class WhepViewer implements JoiningClient, HttpMediaResource {
     this.conn.setLecture(lecture);
     const sources = new Set<UpConnection>();
     for (const up of group.streams.values()) {
-      if (up.tracks().some((t) => t === lecture.audio || t === lecture.video)) sources.add(up);
+      if (up.tracks().some((t) => t === lecture.audio || t === lecture.video || t === lecture.inset)) sources.add(up);
     }
     for (const up of this.watching) if (!sources.has(up)) up.off('close', this.refollow);
     for (const up of sources) if (!this.watching.has(up)) up.on('close', this.refollow);

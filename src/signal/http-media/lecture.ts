@@ -6,7 +6,8 @@ export interface LectureCandidate {
   tracks(): readonly UpTrack[];
 }
 
-export type Lecture = Partial<Record<TrackKind, UpTrack>>;
+/** `inset` is the camera's video while the main video is a screen share (a second video section gets it). */
+export type Lecture = Partial<Record<TrackKind | 'inset', UpTrack>>;
 
 const firstOf = (s: LectureCandidate, kind: TrackKind): UpTrack | undefined => s.tracks().find((t) => t.kind === kind);
 
@@ -14,7 +15,8 @@ const firstOf = (s: LectureCandidate, kind: TrackKind): UpTrack | undefined => s
  * The group's current lecture among its published streams (oldest first, as Group.streams keeps them):
  * video from the newest screen share, else the newest camera, else the newest stream with video (a WHIP
  * stream's label is ""); audio from the newest camera, else the stream the video comes from, else the newest
- * stream with audio. The newest wins so that a speaker who republishes is followed.
+ * stream with audio. The newest wins so that a speaker who republishes is followed. While the video is a
+ * screen share, the newest camera's video is the inset.
  */
 export function chooseLecture(streams: Iterable<LectureCandidate>): Lecture {
   const newestFirst = [...streams].reverse();
@@ -28,5 +30,8 @@ export function chooseLecture(streams: Iterable<LectureCandidate>): Lecture {
   const audio = audioStream && firstOf(audioStream, 'audio');
   if (video) out.video = video;
   if (audio) out.audio = audio;
+  const cameraStream = videoStream?.label === 'screenshare' ? withKind('video', 'camera') : undefined;
+  const inset = cameraStream && firstOf(cameraStream, 'video');
+  if (inset) out.inset = inset;
   return out;
 }
