@@ -77,6 +77,8 @@ export async function startBrowserViewers(count: number, origin: string, group: 
   try {
     for (let i = 0; i < count; i++) {
       const { context } = await newLoopbackContext(browser);
+      // tsx (esbuild, keepNames) wraps the functions we pass to evaluate in a `__name` helper the page lacks.
+      await context.addInitScript({ content: 'globalThis.__name = (f) => f;' });
       const page = await context.newPage();
       await page.goto(`${origin}/`);
       await page.evaluate(pageClient, { wsUrl: `${origin.replace(/^http/, 'ws')}/ws`, group, username: `browser${i}` });

@@ -71,14 +71,14 @@ export async function startServerProcess(
   relay(child.stderr, '[server]');
   if (child.pid === undefined) throw new Error('could not start the server');
   const url = `http://127.0.0.1:${port}`;
-  const end = Date.now() + 30_000;
+  const end = Date.now() + 90_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`the server exited with code ${child.exitCode}`);
     try {
       await fetch(`${url}/`, { signal: AbortSignal.timeout(1000) });
       break;
     } catch {
-      if (Date.now() > end) throw new Error('the server did not start listening within 30 s');
+      if (Date.now() > end) throw new Error('the server did not start listening within 90 s');
       await sleep(100);
     }
   }
