@@ -1,4 +1,5 @@
 import { LecternError } from './errors.js';
+import { parseTurnSetting, type TurnSetting } from './turn/builtinTurn.js';
 
 /** Command-line options: Galène's flags (one or two leading dashes), plus Lectern's own. */
 export interface CliOptions {
@@ -17,6 +18,8 @@ export interface CliOptions {
   logLevel: string;
   /** Lectern: worker threads that run the viewers' connections (0: all on the main thread). */
   forwardThreads: number;
+  /** Galène's -turn: the built-in TURN server (default auto). */
+  turn: TurnSetting;
   help: boolean;
 }
 
@@ -34,10 +37,12 @@ export const USAGE = `Usage: npm start -- [options]
   --ffmpeg PATH         ffmpeg binary for in-process jobs (default: the bundled one)
   --log-level LEVEL     fatal, error, warn, info, debug, trace or silent (default info)
   --forward-threads N   run viewers' connections on N worker threads (default 0: on the main thread)
+  --turn ADDR           built-in TURN server: auto, :PORT, IP:PORT or "" for off (default auto: :1194
+                        on public addresses when there is no ice-servers.json)
   --help                this text
 `;
 
-const VALUE_FLAGS = new Set(['http', 'data', 'groups', 'recordings', 'static', 'udp-range', 'ice-address', 'redis', 'ffmpeg', 'log-level', 'forward-threads']);
+const VALUE_FLAGS = new Set(['http', 'data', 'groups', 'recordings', 'static', 'udp-range', 'ice-address', 'redis', 'ffmpeg', 'log-level', 'forward-threads', 'turn']);
 const BOOL_FLAGS = new Set(['insecure', 'help']);
 
 function usageError(message: string): LecternError {
@@ -66,6 +71,7 @@ export function parseArgs(argv: readonly string[]): CliOptions {
     ffmpeg: undefined,
     logLevel: 'info',
     forwardThreads: 0,
+    turn: { mode: 'auto' },
     help: false,
   };
   for (let i = 0; i < argv.length; i++) {
@@ -98,6 +104,13 @@ export function parseArgs(argv: readonly string[]): CliOptions {
         opts.redis = value;
         break;
       case 'ffmpeg': opts.ffmpeg = value; break;
+      case 'turn':
+        try {
+          opts.turn = parseTurnSetting(value);
+        } catch (err) {
+          throw usageError((err as Error).message);
+        }
+        break;
       case 'log-level': opts.logLevel = value; break;
       case 'forward-threads':
         if (!/^\d{1,2}$/.test(value)) throw usageError(`--forward-threads: expected a number of threads, got "${value}"`);

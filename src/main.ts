@@ -29,6 +29,7 @@ async function main(): Promise<void> {
     redis: cli.redis,
     ffmpegPath: cli.ffmpeg,
     forwardThreads: cli.forwardThreads,
+    turn: cli.turn,
     logLevel: cli.logLevel,
     ice: { portRange: cli.udpRange, hostAddresses: cli.iceAddresses },
     log,

@@ -24,6 +24,7 @@ import { loadOrCreateCertificate } from './web/tls.js';
 import { ServerMetrics } from './web/metrics/ServerMetrics.js';
 import { EventBus } from './webhooks/events.js';
 import { WebhookDispatcher } from './webhooks/WebhookDispatcher.js';
+import { BuiltinTurn, type TurnSetting } from './turn/builtinTurn.js';
 
 export interface ServerOptions {
   host: string | undefined;
@@ -39,6 +40,8 @@ export interface ServerOptions {
   ice: IceOptions;
   /** Worker threads for the viewers' connections (forward/threads/); 0 or undefined: the main thread. */
   forwardThreads?: number | undefined;
+  /** Galène's -turn (default auto: only with a public address and no data/ice-servers.json). */
+  turn?: TurnSetting | undefined;
   /** The log level, for the forwarding threads' own loggers. */
   logLevel?: string | undefined;
   log: Logger;
@@ -80,6 +83,15 @@ export async function startServer(opts: ServerOptions): Promise<LecternServer> {
     events,
   );
   const iceServersFile = path.join(opts.dataDir, 'ice-servers.json');
+  const turn = new BuiltinTurn({
+    setting: opts.turn ?? { mode: 'auto' },
+    hostAddresses: opts.ice.hostAddresses,
+    portRange: opts.ice.portRange,
+    iceServersFile,
+    log: log.child({ component: 'turn' }),
+  });
+  // What clients are given: data/ice-servers.json's servers, then the built-in TURN server (as Galène).
+  const clientIceServers = (clientId?: string) => [...mintIceServers(readIceServers(iceServersFile, log), clientId), ...turn.iceServers(clientId)];
   const egress = createEgress({
     recordingsDir: opts.recordingsDir,
     log,
@@ -112,8 +124,7 @@ export async function startServer(opts: ServerOptions): Promise<LecternServer> {
       media: {
         ice: opts.ice,
         forwardPool,
-        rtcConfiguration: (clientId) =>
-          rtcConfiguration(readIceServers(iceServersFile, log), { clientId, relayOnly: serverConfig().relayOnly ?? false }),
+        rtcConfiguration: (clientId) => rtcConfiguration(clientIceServers(clientId), { relayOnly: serverConfig().relayOnly ?? false }),
       },
       observeJoin: (seconds) => metrics.observeJoin(seconds),
       log: log.child({ component: 'session' }),
@@ -123,7 +134,7 @@ export async function startServer(opts: ServerOptions): Promise<LecternServer> {
   const httpMedia = new HttpMediaEndpoints({
     registry,
     ice: opts.ice,
-    iceServers: () => mintIceServers(readIceServers(iceServersFile, log)),
+    iceServers: () => clientIceServers(),
     allowOrigin: () => serverConfig().allowOrigin ?? [],
     log: log.child({ component: 'http-media' }),
   });
@@ -184,6 +195,7 @@ export async function startServer(opts: ServerOptions): Promise<LecternServer> {
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `${opts.insecure ? 'http' : 'https'}://${host}:${address.port}`;
   log.info({ url }, 'Lectern is listening');
+  await turn.update();
   // Workers reach this server at proxyURL when set; otherwise at the bound address (loopback if it is a wildcard).
   listeningUrl = `${opts.insecure ? 'http' : 'https'}://${['0.0.0.0', '::'].includes(address.address) ? '127.0.0.1' : host}:${address.port}`;
 
@@ -202,6 +214,7 @@ export async function startServer(opts: ServerOptions): Promise<LecternServer> {
         signal.close(); // every client is told: WebSocket close 1001 "server shutting down"
         await forwardPool?.close();
         httpMedia.close();
+        await turn.close();
         registry.close();
         store.close();
         tokens.close();
