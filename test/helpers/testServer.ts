@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { silentLogger } from '../../src/log.js';
 import { startServer, type LecternServer } from '../../src/server.js';
+import type { TurnSetting } from '../../src/turn/builtinTurn.js';
 
 export interface TestServer extends LecternServer {
   dir: string;
@@ -27,6 +28,8 @@ export async function startTestServer(opts: {
   portRange?: [number, number];
   /** Run the viewers' connections on this many forwarding threads (`--forward-threads`). */
   forwardThreads?: number;
+  /** The built-in TURN server (`--turn`; default auto, which stays off with ICE on loopback). */
+  turn?: TurnSetting;
 } = {}): Promise<TestServer> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lectern-test-'));
   const dataDir = path.join(dir, 'data');
@@ -51,6 +54,7 @@ export async function startTestServer(opts: {
     staticDir: opts.staticDir,
     ice: { hostAddresses: ['127.0.0.1'], portRange: opts.portRange },
     forwardThreads: opts.forwardThreads,
+    turn: opts.turn,
     logLevel: 'silent',
     log: silentLogger,
   });
