@@ -21,6 +21,8 @@ interface PathInfo {
   address: string | undefined;
   bytesSent: number;
   bytesReceived: number;
+  pairs?: string[];
+  inbound?: string[];
 }
 
 /** For each of the page's up or down streams: the selected candidate pair's local candidate and the bytes it carried. */
@@ -42,6 +44,8 @@ async function selectedPaths(page: Page, dir: 'up' | 'down'): Promise<PathInfo[]
         address: local?.address as string | undefined,
         bytesSent: Number(pair?.bytesSent ?? 0),
         bytesReceived: Number(pair?.bytesReceived ?? 0),
+        pairs: [...byId.values()].filter((r) => r.type === 'candidate-pair').map((r) => `${r.id === pair?.id ? '*' : ''}${r.state} ${byId.get(r.localCandidateId as string)?.port}->${byId.get(r.remoteCandidateId as string)?.port} s${r.bytesSent} r${r.bytesReceived}`),
+        inbound: [...byId.values()].filter((r) => r.type === 'inbound-rtp').map((r) => `${r.kind} ${r.packetsReceived}`),
       });
     }
     return out;
