@@ -42,8 +42,10 @@ async function selectedPaths(page: Page, dir: 'up' | 'down'): Promise<PathInfo[]
         candidateType: local?.candidateType as string | undefined,
         relayProtocol: local?.relayProtocol as string | undefined,
         address: local?.address as string | undefined,
-        bytesSent: Number(pair?.bytesSent ?? 0),
-        bytesReceived: Number(pair?.bytesReceived ?? 0),
+        // Over every pair (relay-only: all relay). With two local relays (one per interface) the ICE-lite server
+        // may send on a succeeded pair other than the one Chromium selected; Chromium accepts media on both.
+        bytesSent: [...byId.values()].filter((r) => r.type === 'candidate-pair').reduce((n, r) => n + Number(r.bytesSent ?? 0), 0),
+        bytesReceived: [...byId.values()].filter((r) => r.type === 'candidate-pair').reduce((n, r) => n + Number(r.bytesReceived ?? 0), 0),
         pairs: [...byId.values()].filter((r) => r.type === 'candidate-pair').map((r) => `${r.id === pair?.id ? '*' : ''}${r.state} ${byId.get(r.localCandidateId as string)?.port}->${byId.get(r.remoteCandidateId as string)?.port} s${r.bytesSent} r${r.bytesReceived}`),
         inbound: [...byId.values()].filter((r) => r.type === 'inbound-rtp').map((r) => `${r.kind} ${r.packetsReceived}`),
       });
