@@ -31,7 +31,14 @@ describe('parseArgs', () => {
     expect(parseArgs(['--forward-threads', '2']).forwardThreads).toBe(2);
   });
 
-  it.each([[['--bogus']], [['--http']], [['--udp-range', '5-2']], [['stray']], [['--forward-threads', 'two']]])('refuses %j', (argv) => {
+  it("takes Galène's -turn forms (auto by default, \"\" off)", () => {
+    expect(parseArgs([]).turn).toEqual({ mode: 'auto' });
+    expect(parseArgs(['-turn', '']).turn).toEqual({ mode: 'off' });
+    expect(parseArgs(['-turn=:1194']).turn).toEqual({ mode: 'public', port: 1194 });
+    expect(parseArgs(['--turn', '203.0.113.1:443']).turn).toEqual({ mode: 'fixed', ip: '203.0.113.1', port: 443 });
+  });
+
+  it.each([[['--bogus']], [['--http']], [['--udp-range', '5-2']], [['stray']], [['--forward-threads', 'two']], [['--turn', 'example.org:1194']], [['--turn', '1.2.3.4']]])('refuses %j', (argv) => {
     expect(() => parseArgs(argv)).toThrow(expect.objectContaining({ code: 'usage' }));
   });
 });

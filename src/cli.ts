@@ -1,5 +1,6 @@
 import net from 'node:net';
 import { LecternError } from './errors.js';
+import { parseTurnSetting, type TurnSetting } from './turn/builtinTurn.js';
 
 /** Command-line options: Galène's flags (one or two leading dashes), plus Lectern's own. */
 export interface CliOptions {
@@ -26,6 +27,8 @@ export interface CliOptions {
   internalHttp: string | undefined;
   /** Lectern: the URL workers reach that listener at (default: its bound address). */
   internalUrl: string | undefined;
+  /** Galène's -turn: the built-in TURN server (default auto). */
+  turn: TurnSetting;
   help: boolean;
 }
 
@@ -48,10 +51,12 @@ export const USAGE = `Usage: npm start -- [options]
   --forward-threads N   run viewers' connections on N worker threads (default 0: on the main thread)
   --internal-http ADDR  plain-HTTP listener for workers, [host]:port: only WHEP, only with a job's token
   --internal-url URL    the URL workers reach --internal-http at, e.g. http://lectern:8444
+  --turn ADDR           built-in TURN server: auto, :PORT, IP:PORT or "" for off (default auto: :1194
+                        on public addresses when there is no ice-servers.json)
   --help                this text
 `;
 
-const VALUE_FLAGS = new Set(['http', 'data', 'groups', 'recordings', 'static', 'udp-range', 'ice-address', 'public-address', 'redis', 'ffmpeg', 'log-level', 'forward-threads', 'internal-http', 'internal-url']);
+const VALUE_FLAGS = new Set(['http', 'data', 'groups', 'recordings', 'static', 'udp-range', 'ice-address', 'public-address', 'redis', 'ffmpeg', 'log-level', 'forward-threads', 'internal-http', 'internal-url', 'turn']);
 const BOOL_FLAGS = new Set(['insecure', 'help', 'relay-only', 'mdns']);
 
 export const MDNS_REFUSED =
@@ -87,6 +92,7 @@ export function parseArgs(argv: readonly string[]): CliOptions {
     forwardThreads: 0,
     internalHttp: undefined,
     internalUrl: undefined,
+    turn: { mode: 'auto' },
     help: false,
   };
   for (let i = 0; i < argv.length; i++) {
@@ -126,6 +132,13 @@ export function parseArgs(argv: readonly string[]): CliOptions {
         opts.redis = value;
         break;
       case 'ffmpeg': opts.ffmpeg = value; break;
+      case 'turn':
+        try {
+          opts.turn = parseTurnSetting(value);
+        } catch (err) {
+          throw usageError((err as Error).message);
+        }
+        break;
       case 'log-level': opts.logLevel = value; break;
       case 'forward-threads':
         if (!/^\d{1,2}$/.test(value)) throw usageError(`--forward-threads: expected a number of threads, got "${value}"`);

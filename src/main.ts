@@ -29,6 +29,7 @@ async function main(): Promise<void> {
     redis: cli.redis,
     ffmpegPath: cli.ffmpeg,
     forwardThreads: cli.forwardThreads,
+    turn: cli.turn,
     logLevel: cli.logLevel,
     ...(cli.internalHttp
       ? { internal: { ...parseListenAddress(cli.internalHttp, '--internal-http'), ...(cli.internalUrl ? { url: cli.internalUrl } : {}) } }

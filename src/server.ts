@@ -25,6 +25,7 @@ import { loadOrCreateCertificate, watchCertificate } from './web/tls.js';
 import { ServerMetrics } from './web/metrics/ServerMetrics.js';
 import { EventBus } from './webhooks/events.js';
 import { WebhookDispatcher } from './webhooks/WebhookDispatcher.js';
+import { BuiltinTurn, type TurnSetting } from './turn/builtinTurn.js';
 
 export interface ServerOptions {
   host: string | undefined;
@@ -42,6 +43,8 @@ export interface ServerOptions {
   relayOnly?: boolean | undefined;
   /** Worker threads for the viewers' connections (forward/threads/); 0 or undefined: the main thread. */
   forwardThreads?: number | undefined;
+  /** Galène's -turn (default auto: only with a public address and no data/ice-servers.json). */
+  turn?: TurnSetting | undefined;
   /** The log level, for the forwarding threads' own loggers. */
   logLevel?: string | undefined;
   /**
@@ -99,6 +102,15 @@ export async function startServer(opts: ServerOptions): Promise<LecternServer> {
     events,
   );
   const iceServersFile = path.join(opts.dataDir, 'ice-servers.json');
+  const turn = new BuiltinTurn({
+    setting: opts.turn ?? { mode: 'auto' },
+    hostAddresses: opts.ice.hostAddresses,
+    portRange: opts.ice.portRange,
+    iceServersFile,
+    log: log.child({ component: 'turn' }),
+  });
+  // What clients are given: data/ice-servers.json's servers, then the built-in TURN server (as Galène).
+  const clientIceServers = (clientId?: string) => [...mintIceServers(readIceServers(iceServersFile, log), clientId), ...turn.iceServers(clientId)];
   const egress = createEgress({
     recordingsDir: opts.recordingsDir,
     log,
@@ -133,7 +145,7 @@ export async function startServer(opts: ServerOptions): Promise<LecternServer> {
         ice,
         forwardPool,
         rtcConfiguration: (clientId) =>
-          rtcConfiguration(readIceServers(iceServersFile, log), { clientId, relayOnly: (opts.relayOnly ?? false) || (serverConfig().relayOnly ?? false) }),
+          rtcConfiguration(clientIceServers(clientId), { relayOnly: (opts.relayOnly ?? false) || (serverConfig().relayOnly ?? false) }),
       },
       observeJoin: (seconds) => metrics.observeJoin(seconds),
       log: log.child({ component: 'session' }),
@@ -143,7 +155,7 @@ export async function startServer(opts: ServerOptions): Promise<LecternServer> {
   const httpMedia = new HttpMediaEndpoints({
     registry,
     ice,
-    iceServers: () => mintIceServers(readIceServers(iceServersFile, log)),
+    iceServers: () => clientIceServers(),
     allowOrigin: () => serverConfig().allowOrigin ?? [],
     log: log.child({ component: 'http-media' }),
   });
@@ -213,6 +225,7 @@ export async function startServer(opts: ServerOptions): Promise<LecternServer> {
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `${opts.insecure ? 'http' : 'https'}://${host}:${address.port}`;
   log.info({ url }, 'Lectern is listening');
+  await turn.update();
   // Workers reach this server at proxyURL when set; otherwise at the bound address (loopback if it is a wildcard).
   listeningUrl = `${opts.insecure ? 'http' : 'https'}://${['0.0.0.0', '::'].includes(address.address) ? '127.0.0.1' : host}:${address.port}`;
 
@@ -248,6 +261,7 @@ export async function startServer(opts: ServerOptions): Promise<LecternServer> {
         signal.close(); // every client is told: a warning "The server is shutting down", then WebSocket close 1001
         await forwardPool?.close();
         httpMedia.close();
+        await turn.close();
         registry.close();
         store.close();
         tokens.close();

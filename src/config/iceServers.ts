@@ -86,10 +86,10 @@ export function mintIceServers(servers: readonly IceServer[], clientId?: string,
   });
 }
 
-/** The client's `rtcConfiguration`: the minted ICE servers, and iceTransportPolicy "relay" when relay-only. */
-export function rtcConfiguration(servers: readonly IceServer[], opts: { clientId?: string; relayOnly?: boolean } = {}) {
+/** The client's `rtcConfiguration`: the ICE servers (already minted), and iceTransportPolicy "relay" when relay-only. */
+export function rtcConfiguration(iceServers: IceServer[], opts: { relayOnly?: boolean } = {}) {
   return {
-    iceServers: mintIceServers(servers, opts.clientId),
+    iceServers,
     ...(opts.relayOnly ? { iceTransportPolicy: 'relay' as const } : {}),
   };
 }

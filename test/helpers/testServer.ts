@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { silentLogger } from '../../src/log.js';
 import { startServer, type LecternServer } from '../../src/server.js';
+import type { TurnSetting } from '../../src/turn/builtinTurn.js';
 
 export interface TestServer extends LecternServer {
   dir: string;
@@ -33,6 +34,8 @@ export async function startTestServer(opts: {
   relayOnly?: boolean;
   /** `--redis URL`: the job queue on BullMQ. */
   redis?: string;
+  /** The built-in TURN server (`--turn`; default auto, which stays off with ICE on loopback). */
+  turn?: TurnSetting;
 } = {}): Promise<TestServer> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lectern-test-'));
   const dataDir = path.join(dir, 'data');
@@ -60,6 +63,7 @@ export async function startTestServer(opts: {
     ...(opts.internal ? { internal: { host: '127.0.0.1', port: 0 } } : {}),
     relayOnly: opts.relayOnly,
     redis: opts.redis,
+    turn: opts.turn,
     logLevel: 'silent',
     log: silentLogger,
   });
