@@ -259,7 +259,13 @@ describe('hostile signalling and HTTP during a lecture', () => {
     }
     socket.resume();
     await slow.until(() => slow.closed !== undefined, 60_000);
-    expect(slow.closed).toEqual({ code: 1011, reason: 'client is not reading its messages' });
+    // The close frame (1011) waits behind the megabytes the client did not read, and the server drops the
+    // socket 2 s after closing: whether the frame got through first depends on how fast this machine is, so an
+    // abrupt end (1006) is the same outcome. What matters: it is cut off, the others are not.
+    expect([
+      { code: 1011, reason: 'client is not reading its messages' },
+      { code: 1006, reason: '' },
+    ]).toContainEqual(slow.closed);
     expect(talker.closed).toBeUndefined();
     expect(talker.errors()).toEqual([]);
     talker.ws.close();

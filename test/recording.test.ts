@@ -331,8 +331,12 @@ describe('recording a lecture', () => {
       proc = await startServerProcess('lecture', GROUP);
       l = await lecture(`ws://127.0.0.1:${proc.port}/ws`, stun, media);
       await l.record();
+      // `ms` of media from the moment the file holds its first frames (the recorder's join and the tracks'
+      // first packets take a variable time on a loaded machine).
+      const dir = path.join(proc.dir, 'recordings', 'lecture');
+      await waitFor(() => webmFiles(dir).some((f) => fs.statSync(f).size > 0), 20_000, 'the recording to start');
       await sleep(ms);
-      return path.join(proc.dir, 'recordings', 'lecture');
+      return dir;
     }
 
     it("SIGKILL mid-recording: the partial file decodes up to about the kill, and after a restart on the same folders its jobs run", async () => {

@@ -1,8 +1,8 @@
 import crypto from 'node:crypto';
 import os from 'node:os';
 import { promisify } from 'node:util';
-import bcrypt from 'bcryptjs';
 import type { GroupDescription, Password, UserEntry } from '../config/types.js';
+import { bcryptCompare, bcryptHash } from './bcryptThread.js';
 import { expandPermissions } from './permissions.js';
 
 const pbkdf2 = promisify(crypto.pbkdf2);
@@ -54,7 +54,7 @@ function verifiedKey(stored: Password, given: string): string {
 /**
  * Whether `given` matches the stored password. A missing password matches nothing; a wildcard matches
  * anything; a malformed hash (bad hex, truncated bcrypt string) simply does not match. Hashed checks never
- * block the event loop (pbkdf2 runs on libuv's thread pool, bcryptjs's async API yields between rounds) and
+ * block the event loop (pbkdf2 runs on libuv's thread pool, bcrypt on its own worker thread) and
  * a success is cached for VERIFIED_TTL_MS.
  */
 export async function verifyPassword(stored: Password | undefined, given: string): Promise<boolean> {
@@ -94,7 +94,7 @@ async function verifyUncached(stored: Password, given: string): Promise<boolean>
     case 'bcrypt':
       return hashing.run(async () => {
         try {
-          return await bcrypt.compare(given, stored.key);
+          return await bcryptCompare(given, stored.key);
         } catch {
           return false;
         }
@@ -109,7 +109,7 @@ export async function hashPasswordBcrypt(
   plain: string,
   cost: number = BCRYPT_COST,
 ): Promise<Extract<Password, { type: 'bcrypt' }>> {
-  const key = await hashing.run(() => bcrypt.hash(plain, cost));
+  const key = await hashing.run(() => bcryptHash(plain, cost));
   return Object.freeze({ type: 'bcrypt', key });
 }
 

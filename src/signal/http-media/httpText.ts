@@ -17,16 +17,13 @@ export function requireMediaType(req: IncomingMessage, type: string): void {
 }
 
 /**
- * The request body as UTF-8 text; 413 beyond BODY_LIMIT, said before the body is read when its length is
- * declared. The rest of an oversized body is read and dropped, so that the 413 reaches the client (destroying
- * the socket would cut the answer off; node's request timeout bounds a body that never ends).
+ * The request body as UTF-8 text; 413 beyond BODY_LIMIT. The rest of an oversized body is read and dropped
+ * before the 413 is sent: a client still writing when the server closes would get a reset that throws away
+ * the answer unread (node's request timeout bounds a body that never ends).
  */
 export function readBody(req: IncomingMessage): Promise<string> {
   const tooLarge = () => new HttpError(413, 'too-large', `the body is larger than ${BODY_LIMIT} bytes`);
-  if (Number(req.headers['content-length']) > BODY_LIMIT) {
-    req.resume();
-    return Promise.reject(tooLarge());
-  }
+  if (Number(req.headers['content-length']) > BODY_LIMIT) return drainThenFail(req, tooLarge());
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -34,8 +31,7 @@ export function readBody(req: IncomingMessage): Promise<string> {
       size += chunk.length;
       if (size > BODY_LIMIT) {
         req.off('data', onData);
-        req.resume();
-        reject(tooLarge());
+        drainThenFail(req, tooLarge()).catch(reject);
         return;
       }
       chunks.push(chunk);
@@ -43,6 +39,15 @@ export function readBody(req: IncomingMessage): Promise<string> {
     req.on('data', onData);
     req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
     req.on('error', (err) => reject(new HttpError(400, 'bad-body', `cannot read the body: ${err.message}`)));
+  });
+}
+
+function drainThenFail(req: IncomingMessage, err: HttpError): Promise<never> {
+  req.resume();
+  return new Promise((_resolve, reject) => {
+    if (req.complete) reject(err);
+    req.once('end', () => reject(err));
+    req.once('close', () => reject(err));
   });
 }
 
