@@ -1,7 +1,6 @@
 import { diff32 } from '../../forward/seq.js';
 import type { UpTrack } from '../../forward/types.js';
 import type { Logger } from '../../log.js';
-import { padToCommonStart } from './startTogether.js';
 import { TrackRecorder, type Frame } from './TrackRecorder.js';
 import { vp8KeyframeSize, type RecordedCodec, type WebmWriter, type WriterTrack } from './WebmWriter.js';
 
@@ -54,7 +53,7 @@ interface Lane {
  * high simulcast layer), each through a TrackRecorder attached like any viewer. Frames are placed on one
  * timeline from the publisher's RTCP sender reports (arrival times when there are none), interleaved in time
  * order and written to a WebmWriter. The file starts with a video keyframe, which is asked for at once and
- * every 4 s until it comes, and audio and video start together at its zero (startTogether.ts).
+ * every 4 s until it comes.
  */
 export class StreamRecorder {
   private readonly lanes: Lane[] = [];
@@ -149,20 +148,14 @@ export class StreamRecorder {
     const video = this.lanes.find((l) => l.writerTrack.kind === 'video');
     const haveKeyframe = !video || video.queue.some((q) => q.frame.keyframe);
     const synced = this.lanes.every((l) => l.track.senderClock() !== undefined);
-    // Every track's first frame is waited for too, so that both can start together (padToCommonStart).
-    const allStarted = this.lanes.every((l) => l.queue.length > 0);
     const waited = this.now() - (this.firstArrivalMs ?? this.now()) >= SYNC_WAIT_MS;
-    if (!force && !(haveKeyframe && ((synced && allStarted) || waited))) return;
+    if (!force && !(haveKeyframe && (synced || waited))) return;
     if (video && !haveKeyframe) video.queue = [];
     const live = this.lanes.filter((l) => l.queue.length > 0);
     if (live.length === 0) return;
     for (const lane of live) this.anchor(lane, lane.queue[0]!.frame);
     this.zeroMs = Math.min(...live.map((l) => l.anchor!.localMs));
     for (const lane of live) for (const q of lane.queue) q.timeMs = this.timeOf(lane, q.frame);
-    padToCommonStart(
-      live.map((l) => ({ kind: l.writerTrack.kind, queue: l.queue })),
-      (q, data, keyframe, timeMs) => ({ frame: { ...q.frame, data, keyframe }, timeMs }),
-    );
     const tracks = this.lanes.map((l) => l.writerTrack);
     this.opening = this.opts.createWriter(tracks).then(
       (w) => {
