@@ -128,7 +128,7 @@ export function recordingsRouter(deps: RecordingsDeps, opts: { clientDir: string
       const role = lecture?.files.find((f) => f.name === parsed.file)?.role ?? 'other';
       const start = parseRecorderName(lecture?.id ?? '')?.start ?? new Date(lecture?.start ?? Date.now());
       res.attachment(downloadName(desc.displayName || parsed.group, start, role, extname(parsed.file)));
-      res.type(contentTypeOf(file));
+      res.type(contentTypeOf(file)); // attachment() set it from the download name's extension
     }
     res.sendFile(file, { dotfiles: 'allow', acceptRanges: true, lastModified: true, cacheControl: false }, (err) => {
       if (!err) return;
