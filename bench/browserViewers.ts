@@ -70,9 +70,12 @@ async function pageStats(): Promise<BrowserViewerStats> {
   return out;
 }
 
-/** Opens `count` Chromium viewers of the Lectern server at `origin` (http://127.0.0.1:port). */
-export async function startBrowserViewers(count: number, origin: string, group: string): Promise<BrowserViewers> {
-  const browser: Browser = await launchBrowser();
+/**
+ * Opens `count` Chromium viewers of the Lectern server at `origin` (http://127.0.0.1:port), at the werift
+ * viewers' nice level: at a higher priority, Chromium's decoding bursts would starve them.
+ */
+export async function startBrowserViewers(count: number, origin: string, group: string, nice: number): Promise<BrowserViewers> {
+  const browser: Browser = await launchBrowser([], { nice });
   const pages: Page[] = [];
   try {
     for (let i = 0; i < count; i++) {

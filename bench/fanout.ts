@@ -261,6 +261,33 @@ function feed(media: TestMedia): void {
 
 // ---- one run ----
 
+const SERVER_COUNTERS = {
+  received: 'lectern_received_packets_total',
+  forwarded: 'lectern_forwarded_packets_total',
+  retransmitted: 'lectern_retransmitted_packets_total',
+  retransmitsDeclined: 'lectern_retransmits_declined_total',
+  nacksReceived: 'lectern_nacks_received_total',
+  nacksSent: 'lectern_nacks_sent_total',
+  plisSent: 'lectern_plis_sent_total',
+  keyframeRequests: 'lectern_keyframe_requests_total',
+} as const;
+type ServerCounters = Record<keyof typeof SERVER_COUNTERS, number>;
+
+/** The counters above, read from the server's /metrics. */
+async function serverCounters(port: number): Promise<ServerCounters | undefined> {
+  try {
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+    return Object.fromEntries(Object.entries(SERVER_COUNTERS).map(([k, name]) => [k, value(name)])) as ServerCounters;
+  } catch {
+    return undefined;
+  }
+}
+
+function counterDelta(a: ServerCounters, b: ServerCounters): ServerCounters {
+  return Object.fromEntries(Object.keys(a).map((k) => [k, b[k as keyof ServerCounters] - a[k as keyof ServerCounters]])) as ServerCounters;
+}
+
 /** Taken in this process only (no round trip to the viewer processes), so all of it is one instant. */
 interface Sample {
   at: number;
@@ -367,6 +394,7 @@ async function runOnce(n: number, peer: Peer, viewerKind: ViewerKind, stunPort: 
       );
     const memBefore = processMemoryKb(server.pid);
     const cpuBeforeJoin = processCpuUs(server.pid) ?? NaN;
+    const mJoin = lectern ? await serverCounters(lectern.port) : undefined;
     log(`N=${n}: server RSS ${memBefore?.rssKb} KiB with the publisher only; ${k} viewer processes; joining in bursts of ${burst}`);
 
     // Joins: bursts of `burst` viewers, spread round-robin over the viewer processes.
@@ -399,7 +427,7 @@ async function runOnce(n: number, peer: Peer, viewerKind: ViewerKind, stunPort: 
     // A few real browsers watch alongside (Lectern runs only): their getStats is reported, not counted above.
     if (lectern && browserCount > 0) {
       try {
-        browsers = await startBrowserViewers(browserCount, `http://127.0.0.1:${lectern.port}`, GROUP);
+        browsers = await startBrowserViewers(browserCount, `http://127.0.0.1:${lectern.port}`, GROUP, viewerNice);
         log(`N=${n}: ${browserCount} Chromium viewers watching too`);
       } catch (err) {
         log(`N=${n}: no Chromium viewers: ${err instanceof Error ? err.message : String(err)}`);
@@ -412,10 +440,13 @@ async function runOnce(n: number, peer: Peer, viewerKind: ViewerKind, stunPort: 
     // only after s1, once they have drained, how many of exactly those packets each viewer got.
     log(`N=${n}: measuring for ${seconds} s`);
     const b0 = await browsers?.stats().catch(() => undefined);
+    const m0 = lectern ? await serverCounters(lectern.port) : undefined;
+    const duplicatesBefore = (await count()).duplicates;
     const s0 = sample();
     await sleep(seconds * 1000);
     const s1 = sample();
     const b1 = await browsers?.stats().catch(() => undefined);
+    const m1 = lectern ? await serverCounters(lectern.port) : undefined;
     const memAfter = processMemoryKb(server.pid);
     const workersMemKb = workerPids.reduce((a, p) => a + (processMemoryKb(p)?.rssKb ?? 0), 0);
     const videoRange: SeqRange = [s0.published.videoSeq, s1.published.videoSeq];
@@ -500,6 +531,8 @@ async function runOnce(n: number, peer: Peer, viewerKind: ViewerKind, stunPort: 
       packetsNoViewerGot: { video: videoNowhere, audio: audioNowhere },
       /** Packets received twice (retransmissions of packets that had arrived), since the viewers joined. */
       duplicates: got.duplicates,
+      /** Of those, the ones received in the window. */
+      duplicatesInWindow: got.duplicates - duplicatesBefore,
       /** Duplicates ÷ every packet the viewers received: the share of the traffic that was retransmissions. */
       retransmissionShare: round(got.duplicates / Math.max(1, got.packets), 4),
       joinConnectedMs: { p50: percentile(connectedMs, 50), p95: percentile(connectedMs, 95), max: percentile(connectedMs, 100) },
@@ -554,6 +587,10 @@ async function runOnce(n: number, peer: Peer, viewerKind: ViewerKind, stunPort: 
       /** Datagrams the kernel dropped because a socket's receive buffer was full, in the window. */
       /** The Chromium viewers' getStats inbound-rtp, per kind, over the window (jitter: at its end, in ms). */
       browsers: browserWindow,
+      /** Lectern's /metrics counters over the window (NACKs in and out, retransmissions, keyframe requests). */
+      serverCounters: m0 && m1 ? counterDelta(m0, m1) : null,
+      /** The same from the first join to the window's start. */
+      serverCountersBeforeWindow: mJoin && m0 ? counterDelta(mJoin, m0) : null,
       udpDrops: {
         server: s1.serverDrops - s0.serverDrops,
         /** The most on one server socket (the publisher's, when the server cannot keep up), and how many had any. */

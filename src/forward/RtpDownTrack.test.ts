@@ -26,7 +26,7 @@ class FakeUp implements UpTrack {
   readonly label = 'camera';
   readonly rid = undefined;
   readonly codec = { ...CODECS.vp8, payloadType: 120 };
-  readonly cache = new PacketCache<RtpPacket>(64);
+  cache = new PacketCache<RtpPacket>(64);
   readonly downs = new Set<DownTrack>();
   keyframeRequests = 0;
   nacked: number[][] = [];
@@ -136,6 +136,53 @@ describe('RtpDownTrack', () => {
     up.cache.clear();
     down.handleNack([2]);
     expect(up.nacked).toEqual([[2]]);
+  });
+
+  it('answers a NACK storm (werift: its whole list every 5 ms) with each packet once, within half the live rate', () => {
+    const { down, up, sent, clock } = setup();
+    up.cache = new PacketCache<RtpPacket>(1024);
+    down.setSource(up);
+    let seq = 1000;
+    const live = (n: number) => {
+      for (let i = 0; i < n; i++, seq++) up.push(pkt(seq, seq * 3000));
+    };
+    live(400);
+    // The viewer missed 20 packets and repeats its list every 5 ms, 10 times (werift's NackHandler).
+    const few = Array.from({ length: 20 }, (_, i) => 1100 + i * 2);
+    sent.length = 0;
+    for (let i = 0; i < 10; i++, clock.advance(5)) down.handleNack(few);
+    // Each once per 20 ms guard: at 0, 20 and 40 ms.
+    expect(sent).toHaveLength(3 * 20);
+    expect(new Set(sent.map((s) => s.seq))).toEqual(new Set(few));
+    expect(down.counters.retransmitsDeclined).toBe(0);
+
+    // A long list (werift keeps up to 150): the budget saved (64, refilled by half a resend per live packet) runs out.
+    const many = Array.from({ length: 150 }, (_, i) => 1050 + i * 2);
+    const before = down.counters.retransmitted;
+    live(200); // earns 100 resends, capped at the 64 saved
+    for (let i = 0; i < 10; i++, clock.advance(5)) down.handleNack(many);
+    expect(down.counters.retransmitted - before).toBe(64);
+    expect(down.counters.retransmitsDeclined).toBeGreaterThan(0);
+    // Over the whole storm: resends ≤ the saved burst + half of what was forwarded live.
+    expect(down.counters.retransmitted).toBeLessThanOrEqual(64 + 0.5 * 600);
+  });
+
+  it('does not resend a packet twice within the round trip the viewer reported', () => {
+    const { down, up, sent, clock } = setup();
+    down.setSource(up);
+    for (let s = 0; s < 20; s++) up.push(pkt(s, s * 3000));
+    const sr = down.senderReport(10_000)!;
+    clock.advance(100); // the report comes back 100 ms later, none of it spent at the viewer
+    down.handleReport({ fractionLost: 0, jitter: 0, lsr: Number((sr.ntpTimestamp >> 16n) & 0xffffffffn), dlsr: 0 });
+    expect(down.stats(10_100).rtt).toBeCloseTo(100, 0);
+    sent.length = 0;
+    down.handleNack([5]);
+    clock.advance(50);
+    down.handleNack([5]); // werift would ask again long before a resend can have arrived
+    expect(sent).toHaveLength(1);
+    clock.advance(60);
+    down.handleNack([5]);
+    expect(sent).toHaveLength(2);
   });
 
   it('replays a cached keyframe numbered right before the live edge, and asks for a fresh one', () => {

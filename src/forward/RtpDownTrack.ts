@@ -47,9 +47,22 @@ export interface RtpDownTrackOptions {
 
 /** VP8 carries at most 4 temporal layers (TID 0-3): this forwards them all. */
 export const ALL_TEMPORAL_LAYERS = 3;
-/** Retransmissions of the same packet to the same viewer are at least this far apart. */
-const RETRANSMIT_GUARD_MS = 10;
-const RECENT = 64;
+/**
+ * Retransmissions of the same packet to the same viewer are at least this far apart, or a round trip when
+ * that is longer: sooner, the viewer cannot have seen the first one. werift repeats its whole NACK list
+ * every 5 ms, Chromium every round trip.
+ */
+const RETRANSMIT_GUARD_MS = 20;
+/** Packets whose last retransmission is remembered (werift's NACK lists hold up to 150). */
+const RECENT = 512;
+/**
+ * Retransmissions are paid for by live packets: each one forwarded earns RETRANSMIT_SHARE of a resend, and up
+ * to RETRANSMIT_BURST are saved. Whatever a viewer's NACKs ask for, resends add at most half its live rate,
+ * so a viewer that fell behind is not buried under copies of what it missed (and then loses its audio, which
+ * nobody NACKs, at its socket).
+ */
+const RETRANSMIT_SHARE = 0.5;
+const RETRANSMIT_BURST = 64;
 /** While waiting for the new layer's keyframe, ask for one again this often (the up track throttles too). */
 const SWITCH_PLI_INTERVAL_MS = 1000;
 
@@ -58,6 +71,8 @@ export interface DownTrackCounters {
   bytes: number;
   dropped: number;
   retransmitted: number;
+  /** NACKed packets not resent: over the retransmission budget (RETRANSMIT_SHARE). */
+  retransmitsDeclined: number;
   nackedMissing: number;
   nacksReceived: number;
   keyframeRequests: number;
@@ -107,11 +122,13 @@ export class RtpDownTrack implements DownTrack {
   private readonly srSent: { compact: number; atMs: number }[] = [];
   private readonly recentSeq = new Int32Array(RECENT).fill(-1);
   private readonly recentAt = new Float64Array(RECENT);
+  private retransmitBudget = RETRANSMIT_BURST;
   readonly counters: DownTrackCounters = {
     packets: 0,
     bytes: 0,
     dropped: 0,
     retransmitted: 0,
+    retransmitsDeclined: 0,
     nackedMissing: 0,
     nacksReceived: 0,
     keyframeRequests: 0,
@@ -268,6 +285,7 @@ export class RtpDownTrack implements DownTrack {
       return;
     }
     this.send(packet, this.rw.seq, this.rw.ts);
+    if (this.retransmitBudget < RETRANSMIT_BURST) this.retransmitBudget += RETRANSMIT_SHARE;
   }
 
   private send(p: RtpPacket, seq: number, ts: number, previousSource = false): void {
@@ -298,6 +316,7 @@ export class RtpDownTrack implements DownTrack {
     const up = this.src;
     if (!up) return;
     const now = this.now();
+    const guardMs = Math.max(RETRANSMIT_GUARD_MS, this.rttMs ?? 0);
     let missing: number[] | undefined;
     for (const downSeq of lost) {
       let upSeq = this.rw.upSeq(downSeq);
@@ -316,7 +335,12 @@ export class RtpDownTrack implements DownTrack {
         continue;
       }
       const slot = downSeq & (RECENT - 1);
-      if (this.recentSeq[slot] === downSeq && now - this.recentAt[slot]! < RETRANSMIT_GUARD_MS) continue;
+      if (this.recentSeq[slot] === downSeq && now - this.recentAt[slot]! < guardMs) continue;
+      if (this.retransmitBudget < 1) {
+        this.counters.retransmitsDeclined++;
+        continue;
+      }
+      this.retransmitBudget--;
       this.recentSeq[slot] = downSeq;
       this.recentAt[slot] = now;
       this.send(p, downSeq, previous ? this.rw.prevMapTs(p.header.timestamp) : this.rw.mapTs(p.header.timestamp), previous);

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { expect } from 'vitest';
@@ -65,16 +66,26 @@ export const CHROMIUM_ARGS = [
   `--disable-features=${DISABLED_FEATURES.join(',')}`,
 ];
 
-/** Launches Debian's Chromium through playwright-core with CHROMIUM_ARGS (plus any extra switches). */
-export async function launchBrowser(extraArgs: string[] = []): Promise<Browser> {
+/**
+ * Launches Debian's Chromium through playwright-core with CHROMIUM_ARGS (plus any extra switches). `nice`
+ * (the bench) starts it through `nice -n`, so that every thread and process it starts runs at that priority.
+ */
+export async function launchBrowser(extraArgs: string[] = [], opts: { nice?: number } = {}): Promise<Browser> {
   if (!fs.existsSync(CHROMIUM_PATH)) throw new Error(`no Chromium at ${CHROMIUM_PATH} (set CHROMIUM=/path/to/chrome)`);
   return chromium.launch({
-    executablePath: CHROMIUM_PATH,
+    executablePath: opts.nice ? nicedChromium(opts.nice) : CHROMIUM_PATH,
     // We pass --headless=new ourselves; Playwright's `headless` would add a second, plain --headless.
     headless: false,
     args: [...CHROMIUM_ARGS, ...extraArgs],
     timeout: 30_000,
   });
+}
+
+/** A script that runs Chromium at the given nice level (Linux nice is per thread: renicing a pid is not enough). */
+function nicedChromium(nice: number): string {
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'lectern-chromium-')), 'chromium');
+  fs.writeFileSync(file, `#!/bin/sh\nexec nice -n ${Math.trunc(nice)} ${JSON.stringify(CHROMIUM_PATH)} "$@"\n`, { mode: 0o755 });
+  return file;
 }
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);

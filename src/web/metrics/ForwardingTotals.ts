@@ -4,10 +4,10 @@ import type { UpTrackCounters } from '../../ingest/RtpUpTrack.js';
 import type { UpConnection } from '../../ingest/UpConnection.js';
 
 type UpTotals = Pick<UpTrackCounters, 'packets' | 'bytes' | 'nacksSent' | 'plisSent'>;
-type DownTotals = Pick<DownTrackCounters, 'packets' | 'bytes' | 'retransmitted' | 'nacksReceived' | 'keyframeRequests'>;
+type DownTotals = Pick<DownTrackCounters, 'packets' | 'bytes' | 'retransmitted' | 'retransmitsDeclined' | 'nacksReceived' | 'keyframeRequests'>;
 
 const UP_KEYS = ['packets', 'bytes', 'nacksSent', 'plisSent'] as const;
-const DOWN_KEYS = ['packets', 'bytes', 'retransmitted', 'nacksReceived', 'keyframeRequests'] as const;
+const DOWN_KEYS = ['packets', 'bytes', 'retransmitted', 'retransmitsDeclined', 'nacksReceived', 'keyframeRequests'] as const;
 
 /**
  * Server-wide totals of the per-connection packet counters, kept monotonic as Prometheus counters must be:
@@ -18,7 +18,7 @@ export class ForwardingTotals {
   private lastUp = new Map<UpConnection, UpTotals>();
   private lastDown = new Map<DownLink, DownTotals>();
   private readonly retiredUp: UpTotals = { packets: 0, bytes: 0, nacksSent: 0, plisSent: 0 };
-  private readonly retiredDown: DownTotals = { packets: 0, bytes: 0, retransmitted: 0, nacksReceived: 0, keyframeRequests: 0 };
+  private readonly retiredDown: DownTotals = { packets: 0, bytes: 0, retransmitted: 0, retransmitsDeclined: 0, nacksReceived: 0, keyframeRequests: 0 };
 
   update(ups: readonly UpConnection[], downs: readonly DownLink[]): { up: UpTotals; down: DownTotals } {
     const nextUp = new Map<UpConnection, UpTotals>();

@@ -52,6 +52,10 @@ export class ServerMetrics {
       downPackets: counter('lectern_forwarded_packets_total', 'RTP packets forwarded to viewers'),
       downBytes: counter('lectern_forwarded_bytes_total', 'RTP payload bytes forwarded to viewers'),
       retransmitted: counter('lectern_retransmitted_packets_total', 'Packets resent to viewers from the cache after a NACK'),
+      retransmitsDeclined: counter(
+        'lectern_retransmits_declined_total',
+        'NACKed packets not resent because they were over the viewer\'s retransmission budget',
+      ),
       nacksReceived: counter('lectern_nacks_received_total', 'NACKs received from viewers'),
       nacksSent: counter('lectern_nacks_sent_total', 'NACKs sent to publishers'),
       plisSent: counter('lectern_plis_sent_total', 'PLIs (keyframe requests) sent to publishers'),
@@ -69,7 +73,7 @@ export class ServerMetrics {
 
   private readonly gauges: Record<'groups' | 'clients' | 'upStreams' | 'downStreams' | 'recordings' | 'loss' | 'rtt' | 'webhookQueue', Gauge>;
   private readonly counters: Record<
-    | 'upPackets' | 'upBytes' | 'downPackets' | 'downBytes' | 'retransmitted' | 'nacksReceived' | 'nacksSent'
+    | 'upPackets' | 'upBytes' | 'downPackets' | 'downBytes' | 'retransmitted' | 'retransmitsDeclined' | 'nacksReceived' | 'nacksSent'
     | 'plisSent' | 'keyframeRequests' | 'webhooks' | 'webhookRetries' | 'dropped',
     Counter
   >;
@@ -133,6 +137,7 @@ export class ServerMetrics {
     setCounter(c.downPackets, t.down.packets);
     setCounter(c.downBytes, t.down.bytes);
     setCounter(c.retransmitted, t.down.retransmitted);
+    setCounter(c.retransmitsDeclined, t.down.retransmitsDeclined);
     setCounter(c.nacksReceived, t.down.nacksReceived);
     setCounter(c.keyframeRequests, t.down.keyframeRequests);
 
