@@ -7,6 +7,7 @@ import { probeMedia } from '../src/egress/ffmpeg/index.js';
 import { isKeyframe } from '../src/forward/keyframe.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { decodeFile, streamSpans } from './helpers/decode.js';
+import { childProcesses, processAlive } from './helpers/processes.js';
 import { freePort, spawnRedis, stopRedis } from './helpers/redis.js';
 import { startLoopbackStun, type LoopbackStun } from './helpers/loopbackStun.js';
 import { MediaClient } from './helpers/MediaClient.js';
@@ -338,8 +339,12 @@ describe('recording a lecture', () => {
 
     it("SIGKILL mid-recording: the partial file decodes up to about the kill, and after a restart on the same folders its jobs run", async () => {
       const recDir = await recordFor(5000, true);
+      // The lecture's live HLS runs an ffmpeg; it must not outlive the server (it would read its UDP port forever).
+      const ffmpegs = childProcesses(proc!.pid).filter((c) => c.comm === 'ffmpeg');
+      expect(ffmpegs.length).toBeGreaterThan(0);
       proc!.child.kill('SIGKILL');
       await waitFor(() => proc!.child.exitCode !== null || proc!.child.signalCode !== null, 10_000, 'the server to die');
+      await waitFor(() => !ffmpegs.some((c) => processAlive(c.pid)), 10_000, "the killed server's ffmpeg to exit");
       const [file] = webmFiles(recDir);
       expect(file).toBeDefined();
       const decoded = await decodeFile(file!);

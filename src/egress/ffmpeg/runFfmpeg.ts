@@ -3,10 +3,10 @@
  * (fluent-ffmpeg, unmaintained, was dropped); this module is the seam where another runner could go, and
  * nothing outside egress/ffmpeg/ may spawn ffmpeg.
  */
-import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { FfmpegError } from './FfmpegError.js';
 import { parseDuration, StderrTail } from './parse.js';
+import { spawnTied } from './spawnTied.js';
 
 export interface RunFfmpegOptions {
   /** Path to the binary (config); default: the one bundled with @ffmpeg-installer/ffmpeg. */
@@ -79,7 +79,7 @@ export function runFfmpeg(args: readonly string[], opts: RunFfmpegOptions = {}):
       }
     };
 
-    const child = spawn(path, [...GLOBAL_ARGS, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawnTied(path, [...GLOBAL_ARGS, ...args]);
     const onAbort = () => {
       aborted = true;
       child.kill('SIGKILL');
