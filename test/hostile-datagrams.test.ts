@@ -16,8 +16,8 @@ import { HANGING_RTP, inputs, makers } from './fuzz/inputs.js';
 import { startProcessLecture, type ProcessLecture } from './helpers/processLecture.js';
 import { sleep, waitUntil } from './helpers/wait.js';
 
-/** UDP ports bound by sockets of process `pid`, IPv4 or IPv6 (its socket inodes, found in /proc/net/udp*). */
-function udpPortsOf(pid: number): number[] {
+/** The UDP sockets of process `pid`, IPv4 or IPv6 (its socket inodes, found in /proc/net/udp*): port and kernel drops. */
+function udpSocketsOf(pid: number): { port: number; drops: number }[] {
   const inodes = new Set<string>();
   for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
     let target = '';
@@ -29,14 +29,25 @@ function udpPortsOf(pid: number): number[] {
     const m = /^socket:\[(\d+)\]$/.exec(target);
     if (m) inodes.add(m[1]!);
   }
-  const ports = new Set<number>();
+  const out: { port: number; drops: number }[] = [];
   for (const table of ['/proc/net/udp', '/proc/net/udp6']) {
     for (const line of fs.readFileSync(table, 'utf8').split('\n').slice(1)) {
       const f = line.trim().split(/\s+/);
-      if (f.length >= 10 && inodes.has(f[9]!)) ports.add(parseInt(f[1]!.split(':')[1]!, 16));
+      if (f.length >= 13 && inodes.has(f[9]!)) out.push({ port: parseInt(f[1]!.split(':')[1]!, 16), drops: Number(f[12]) });
     }
   }
-  return [...ports];
+  return out;
+}
+
+function udpPortsOf(pid: number): number[] {
+  return [...new Set(udpSocketsOf(pid).map((s) => s.port))];
+}
+
+/** Datagrams the kernel dropped at the sockets of `pid` bound to `ports` (their receive buffers were full). */
+function kernelDrops(pid: number, ports: readonly number[]): number {
+  return udpSocketsOf(pid)
+    .filter((s) => ports.includes(s.port))
+    .reduce((a, s) => a + s.drops, 0);
 }
 
 function candidatePorts(sdp: string | undefined): number[] {
@@ -94,7 +105,8 @@ describe.each([
     }
     expect(await lecture.status()).toBe(200);
     await lecture.moreMedia(before, 20, 'media after the datagram');
-    expect((await dropped()).malformed).toBeGreaterThanOrEqual((droppedBefore.malformed ?? 0) + 1);
+    // Forwarding threads report their counters every second.
+    await waitUntil('the malformed counter', async () => (await dropped()).malformed ?? 0, (n) => n > (droppedBefore.malformed ?? 0), 10_000);
   });
 
   it('a spray of malformed and unauthenticated datagrams at every port of the server is dropped while the lecture goes on', async () => {
@@ -106,12 +118,10 @@ describe.each([
     const request = Buffer.from('000100002112a442000102030405060708090a0b', 'hex');
     for (const port of ports) await send(request, port);
     await sleep(500);
-    const stunResponder = [...new Set(answers.splice(0))];
-    expect(stunResponder.length).toBeLessThanOrEqual(1);
-    expect(peerPorts).not.toContain(stunResponder[0]);
 
     const spray = inputs(0x5eed, 4000, [makers.rtp, makers.rtcp, makers.stun, makers.dtls, makers.noise]);
     const droppedBefore = total(await dropped());
+    const kernelBefore = kernelDrops(lecture.server.pid, ports);
     const before = lecture.received();
 
     let statusChecks = 0;
@@ -138,10 +148,17 @@ describe.each([
 
     await lecture.moreMedia(before, 50, 'media during and after the spray');
     expect(statusChecks).toBeGreaterThan(0);
-    // UDP on loopback may lose some under load: most arrived, and each was dropped at most once (forwarding
-    // threads report their counters every second)
-    const droppedNow = await waitUntil('the guards to count the spray', async () => total(await dropped()) - droppedBefore, (n) => n > sent / 2, 10_000);
-    expect(droppedNow).toBeLessThanOrEqual(sent);
-    expect(answers.filter((port) => port !== stunResponder[0])).toEqual([]);
+    // The guards drop what reaches the server's sockets; the kernel drops the rest when a socket's buffer is
+    // full (a loaded machine). Most of what arrived is counted, none twice (forwarding threads report their
+    // counters every second). Not all of it: werift discards some of the spray without a guard seeing it.
+    const kernel = kernelDrops(lecture.server.pid, ports) - kernelBefore;
+    const arrived = sent - kernel;
+    const droppedNow = await waitUntil('the guards to count the spray', async () => total(await dropped()) - droppedBefore, (n) => n > arrived / 2, 10_000);
+    console.log(`spray: ${sent} sent, ${kernel} dropped by the kernel, ${droppedNow} by the guards`);
+    expect(droppedNow).toBeLessThanOrEqual(arrived);
+    // At most one port ever answered, and not a media port: the STUN responder (answers may come late under load).
+    const answering = [...new Set(answers)];
+    expect(answering.length).toBeLessThanOrEqual(1);
+    expect(peerPorts).not.toContain(answering[0]);
   }, 180_000);
 });
