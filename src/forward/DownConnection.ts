@@ -10,9 +10,7 @@ import {
 import { errorMessage, LecternError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { CODECS } from './codecs.js';
-import { DelayEstimator, MIN_RATE } from './DelayEstimator.js';
 import { transceiverSink } from './directSend.js';
-import { LayerSelector } from './LayerSelector.js';
 import {
   addCandidate,
   gatheringComplete,
@@ -23,9 +21,9 @@ import {
   type IceCandidateInit,
 } from './peerConfig.js';
 import { routeViewerRtcp, sendSenderReports } from './viewerRtcp.js';
-import { ALL_TEMPORAL_LAYERS, RtpDownTrack, type DownTrackCounters } from './RtpDownTrack.js';
+import { RtpDownTrack, type DownTrackCounters } from './RtpDownTrack.js';
 import { finalizeOffer, looksLikeSdp } from './sdpText.js';
-import { twccExtensionId, TwccSender } from './twcc.js';
+import { ignoreWeriftTwcc, ViewerRate, type TwccStats } from './ViewerRate.js';
 import type { ConnStats, IceOptions, StreamRequest, TrackKind, UpSource, UpTrack } from './types.js';
 
 export interface DownConnectionOptions {
@@ -57,25 +55,13 @@ interface Slot {
   readonly track: RtpDownTrack;
 }
 
-/** What TWCC says about this viewer's transport (for stats and tests). */
-export interface TwccStats {
-  /** The viewer's answer accepted the transport-wide sequence number extension. */
-  negotiated: boolean;
-  /** Feedback messages received. */
-  feedback: number;
-  /** Times the delay-based estimate was set from an overuse. */
-  overuses: number;
-  /** The delay-based estimate of the transport, bit/s (undefined: not limiting). */
-  estimate?: number;
-}
-
 /**
  * One viewer's connection to one published stream: the server offers sendonly audio/video (the codec the
  * publisher uses, Galène's fixed payload type, the transport-wide-cc header extension only) and, once
  * connected, attaches a RtpDownTrack per kind to the chosen up track ('video' = first simulcast layer,
  * 'video-low' = last). A viewer that accepts transport-wide-cc gets every packet numbered, and its feedback
  * drives a DelayEstimator whose estimate (less what audio takes) limits the video's layer choice, alongside
- * REMB and loss.
+ * REMB and loss (ViewerRate, shared with WHEP viewers).
  *
  * Packets are encrypted with the DTLS transport's SRTP keys and sent on its ICE socket (`directSend.ts`), not
  * through RTCRtpSender.sendRtp: sendRtp mutates the packet it is given and answers NACKs from its own cache,
@@ -97,14 +83,8 @@ export class DownConnection extends EventEmitter<DownConnectionEvents> {
   private readonly watched = new WeakSet<RTCDtlsTransport>();
   private readonly unsubscribers: (() => void)[] = [];
   private requested = new Set<StreamRequest>();
-  /** The simulcast layer of the video (when the up stream has several), from the viewer's rate. */
-  private readonly layers = new LayerSelector();
-  /** The VP8 temporal layers of the video on the lowest simulcast layer (0 = all of them). */
-  private readonly temporal = new LayerSelector();
-  /** Set once the viewer's answer accepted transport-wide-cc. */
-  private twcc: TwccSender | undefined;
-  private readonly delay = new DelayEstimator();
-  private twccFeedback = 0;
+  /** TWCC numbering and feedback, the delay estimate, the video's simulcast and temporal layer choice. */
+  private readonly rate: ViewerRate;
   private connected = false;
   private offered = false;
   private srTimer: NodeJS.Timeout | undefined;
@@ -122,6 +102,7 @@ export class DownConnection extends EventEmitter<DownConnectionEvents> {
     this.clientId = opts.clientId;
     this.up = up;
     this.log = opts.log.child({ down: opts.id, client: opts.clientId });
+    this.rate = new ViewerRate(this.log);
     this.requested = parseRequest(opts.request);
     this.stream = new MediaStream({ id: streamId(opts.id) });
     const codecOf = (kind: TrackKind) => {
@@ -181,9 +162,7 @@ export class DownConnection extends EventEmitter<DownConnectionEvents> {
       this.log.info({ err: errorMessage(err) }, 'ICE failed after a restart');
       if (!this.closed) this.emit('failed');
     });
-    const twccId = twccExtensionId(sdp);
-    if (twccId === undefined) this.twcc = undefined;
-    else if (this.twcc?.extensionId !== twccId) this.twcc = new TwccSender(twccId);
+    this.rate.negotiated(sdp);
     this.watchTransports();
     // A renegotiation may have added a track (video requested after audio only): start forwarding it.
     if (this.connected) this.route();
@@ -202,7 +181,7 @@ export class DownConnection extends EventEmitter<DownConnectionEvents> {
     if (this.pinnedLow() !== wasPinned) {
       // Leaving video-low: start from the best layer, the rate controller moves down if it must.
       const n = this.videoLayers().length;
-      this.layers.reset(this.pinnedLow() ? Math.max(0, n - 1) : 0, Date.now());
+      this.rate.resetLayer(this.pinnedLow() ? Math.max(0, n - 1) : 0, Date.now());
     }
     if (this.connected) this.route();
     if (this.missingTransceiver()) this.emit('negotiationneeded');
@@ -224,40 +203,13 @@ export class DownConnection extends EventEmitter<DownConnectionEvents> {
   }
 
   /**
-   * Every SR interval: the best simulcast layer this viewer can take now (LayerSelector, from the down
-   * track's RateController and the layers' measured bitrates); a change starts a switch in the down track.
+   * Every SR interval: the best simulcast layer this viewer can take now, and on the lowest layer its VP8
+   * temporal layers (ViewerRate.adapt); a change starts a switch in the down track.
    */
   private adaptLayer(now: number): void {
     const slot = this.slots.get('video');
     if (!slot || !this.wants('video') || !slot.track.source) return;
-    const layers = this.videoLayers();
-    if (layers.length >= 2) {
-      const bitrates = layers.map((t) => t.bitrate(now));
-      const before = this.layers.layer;
-      const i = this.layers.choose(bitrates, slot.track.maxBitrate(), this.pinnedLow(), now);
-      if (i !== before) {
-        this.log.debug({ from: layers[before]?.rid, to: layers[i]?.rid, limit: slot.track.maxBitrate(), bitrates }, 'layer switch');
-        slot.track.setSource(layers[i]);
-      }
-    }
-    this.adaptTemporalLayer(slot.track, layers, now);
-  }
-
-  /**
-   * On the lowest simulcast layer (or the only one), a viewer that cannot take even that gets fewer VP8
-   * temporal layers (a lower frame rate), chosen like the spatial layer from the cumulative rates of TIDs
-   * 0..t; above the lowest layer, or without TIDs, it gets them all.
-   */
-  private adaptTemporalLayer(track: RtpDownTrack, layers: readonly UpTrack[], now: number): void {
-    const src = track.source;
-    const rates = src && src === layers[layers.length - 1] && !track.pending ? (src.temporalBitrates?.(now) ?? []) : [];
-    if (rates.length < 2) {
-      track.maxTemporalLayer = ALL_TEMPORAL_LAYERS;
-      if (this.temporal.layer !== 0) this.temporal.reset(0, now);
-      return;
-    }
-    const i = this.temporal.choose([...rates].reverse(), track.maxBitrate(), false, now);
-    track.maxTemporalLayer = i === 0 ? ALL_TEMPORAL_LAYERS : rates.length - 1 - i;
+    this.rate.adapt(slot.track, this.videoLayers(), this.pinnedLow(), now);
   }
 
   private ensureTransceivers(): void {
@@ -274,7 +226,7 @@ export class DownConnection extends EventEmitter<DownConnectionEvents> {
         ssrc: sender.ssrc,
         payloadType: spec.payloadType,
         clockRate: spec.clockRate,
-        sink: transceiverSink(transceiver, () => this.twcc),
+        sink: transceiverSink(transceiver, () => this.rate.twcc),
       });
       ignoreWeriftTwcc(transceiver);
       this.slots.set(kind, { transceiver, track });
@@ -299,7 +251,7 @@ export class DownConnection extends EventEmitter<DownConnectionEvents> {
     const tracks = this.up.tracks().filter((t) => t.kind === kind);
     if (kind !== 'video' || tracks.length < 2) return tracks[0];
     if (this.pinnedLow()) return tracks[tracks.length - 1];
-    return tracks[Math.min(this.layers.layer, tracks.length - 1)];
+    return tracks[Math.min(this.rate.layer, tracks.length - 1)];
   }
 
   /** Attaches each DownTrack to the up track it should forward now (or detaches it). */
@@ -346,20 +298,11 @@ export class DownConnection extends EventEmitter<DownConnectionEvents> {
 
   /** TWCC feedback: the delay estimate of the transport, less what audio takes, limits the video. */
   private onTwccFeedback(fb: TransportWideCC): void {
-    if (!this.twcc) return;
-    this.twccFeedback++;
-    this.delay.update(this.twcc.samples(fb), performance.now());
-    const video = this.slots.get('video')?.track;
-    if (!video) return;
-    const estimate = this.delay.estimate;
-    const audio = this.slots.get('audio')?.track.sentBitrate(Date.now()) ?? 0;
-    video.rateControl.onDelayEstimate(estimate === undefined ? undefined : Math.max(MIN_RATE, estimate - audio));
+    this.rate.onTwccFeedback(fb, this.slots.get('video')?.track, this.slots.get('audio')?.track);
   }
 
   twccStats(): TwccStats {
-    const s: TwccStats = { negotiated: this.twcc !== undefined, feedback: this.twccFeedback, overuses: this.delay.overuses };
-    if (this.delay.estimate !== undefined) s.estimate = Math.round(this.delay.estimate);
-    return s;
+    return this.rate.twccStats();
   }
 
   private sendSenderReports(): void {
@@ -406,16 +349,6 @@ function parseRequest(request: readonly string[]): Set<StreamRequest> {
     if ((REQUESTS as readonly string[]).includes(r)) out.add(r as StreamRequest);
   }
   return out;
-}
-
-/**
- * werift's sender would also read the viewer's TWCC feedback (routed to it by SSRC) and compute its own
- * estimate from packets it sent itself, which here is none: wasted work per feedback message. Shadowed on
- * the instance (werift 0.24.4: `RTCRtpSender.senderBWE.receiveTWCC`).
- */
-function ignoreWeriftTwcc(transceiver: RTCRtpTransceiver): void {
-  const bwe = (transceiver.sender as unknown as { senderBWE?: { receiveTWCC?: unknown } }).senderBWE;
-  if (bwe) bwe.receiveTWCC = () => undefined;
 }
 
 /** An msid stream id must be a token (no spaces). */

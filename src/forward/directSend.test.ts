@@ -1,22 +1,23 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { RtpHeader, RtpPacket, SrtpSession } from 'werift';
-import { GcmState, RolloverCounter, writeRtpHeader } from './directSend.js';
+import { GcmState, RolloverCounter, withTwccExtension, writeRtpHeader } from './directSend.js';
 
 const GCM = 0x0007;
+const AES_CM = 0x0001;
 
-function sessions() {
+function sessions(profile = GCM) {
   const key = randomBytes(16);
   const salt = randomBytes(12);
   const other = { key: randomBytes(16), salt: randomBytes(12) };
   // werift's session for the sender (local = our keys) and for the viewer (remote = our keys).
   const sender = new SrtpSession({
     keys: { localMasterKey: key, localMasterSalt: salt, remoteMasterKey: other.key, remoteMasterSalt: other.salt },
-    profile: GCM,
+    profile,
   });
   const viewer = new SrtpSession({
     keys: { localMasterKey: other.key, localMasterSalt: other.salt, remoteMasterKey: key, remoteMasterSalt: salt },
-    profile: GCM,
+    profile,
   });
   return { sender, viewer };
 }
@@ -82,5 +83,21 @@ describe('GcmState.protect', () => {
       expect(p.header.extensions.map((e) => e.id)).toEqual([3]);
       expect(p.header.extensions[0]!.payload.readUInt16BE(0)).toBe(seq);
     }
+  });
+});
+
+describe('withTwccExtension', () => {
+  it('numbers a packet sent through werift (AES-CM), leaving the shared header as it was', () => {
+    const { sender, viewer } = sessions(AES_CM);
+    const h = header(8, [5]);
+    const payload = randomBytes(300);
+    const datagram = sender.encrypt(payload, withTwccExtension(h, 4, 0xfffe));
+    const p = RtpPacket.deSerialize(viewer.decrypt(datagram));
+    expect(p.payload).toEqual(payload);
+    expect([p.header.sequenceNumber, p.header.timestamp, p.header.ssrc, p.header.marker, p.header.csrc]).toEqual([8, h.timestamp, h.ssrc, true, [5]]);
+    expect(p.header.extensions.map((e) => e.id)).toEqual([4]);
+    expect(p.header.extensions[0]!.payload.readUInt16BE(0)).toBe(0xfffe);
+    expect(h.extension).toBe(false);
+    expect(h.extensions).toEqual([]);
   });
 });

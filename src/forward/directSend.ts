@@ -11,11 +11,12 @@
  * context with a new nonce), its output and the tag.
  *
  * Anything else (the AES-CM/HMAC-SHA1 profile, a TCP or TURN pair, header extensions) falls back to werift's
- * transport, which stays the owner of the keys and of RTCP either way.
+ * transport, which stays the owner of the keys and of RTCP either way. (The profile is the DTLS server's
+ * choice: Chromium, the DTLS server of a WHEP session, chooses AES-CM.)
  */
 import { createCipheriv, createSecretKey, type KeyObject } from 'node:crypto';
 import type dgram from 'node:dgram';
-import type { RTCDtlsTransport, RTCRtpTransceiver, RtpHeader } from 'werift';
+import { RtpHeader, type RTCDtlsTransport, type RTCRtpTransceiver } from 'werift';
 import type { RtpSink } from './RtpDownTrack.js';
 import type { TwccSender } from './twcc.js';
 
@@ -169,21 +170,21 @@ export function writeRtpHeader(h: RtpHeader, twccId = 0, twccSeq = 0): Buffer {
 /**
  * Sends one RTP packet to the viewer at the other end of `dtls` (which must be connected), at the end of the
  * current task. The header is serialised before this returns, so the caller may reuse it. With `twcc` (the
- * viewer negotiated transport-wide congestion control) the packet is numbered for its feedback; werift's
- * fallback sends it unnumbered.
+ * viewer negotiated transport-wide congestion control) the packet is numbered for its feedback, on either path.
  */
 export function sendRtpDirect(dtls: RTCDtlsTransport, payload: Buffer, header: RtpHeader, twcc?: TwccSender): void {
   const ice = dtls.iceTransport.connection as unknown as WeriftIce;
   const pair = ice.nominated;
   const socket = pair?.protocol.transport?.socket;
   const state = socket && !header.extension && !header.padding && header.csrc.length < 16 ? gcmState(dtls) : undefined;
+  // The size the TWCC history keeps (with the GCM tag: AES-CM's is 6 bytes shorter, too little to matter).
+  const sizeWithTwcc = HEADER_BYTES + 4 * header.csrc.length + TWCC_BLOCK_BYTES + payload.length + GCM_TAG_BYTES;
   if (!pair || !socket || !state) {
     directSendCounters.fallback++;
-    dtls.sendRtp(payload, header).catch(() => undefined);
+    dtls.sendRtp(payload, twcc ? withTwccExtension(header, twcc.extensionId, twcc.next(sizeWithTwcc)) : header).catch(() => undefined);
     return;
   }
   if (!ice.canSendApplicationData()) return; // consent expired (RFC 7675): werift would drop it too
-  const sizeWithTwcc = HEADER_BYTES + 4 * header.csrc.length + TWCC_BLOCK_BYTES + payload.length + GCM_TAG_BYTES;
   const twccSeq = twcc ? twcc.next(sizeWithTwcc) : 0;
   const parts = state.protect(writeRtpHeader(header, twcc?.extensionId, twccSeq), payload, header.ssrc, header.sequenceNumber);
   const bytes = parts[0].length + parts[1].length + parts[2].length;
@@ -194,6 +195,28 @@ export function sendRtpDirect(dtls: RTCDtlsTransport, payload: Buffer, header: R
   dtls.packetsSent++;
   pair.packetsSent++;
   pair.bytesSent += bytes;
+}
+
+/**
+ * For werift's path: a copy of `header` with the transport-wide sequence number as one more one-byte-header
+ * element (the caller's header is shared by every packet of its track, and werift's serialiser sets the
+ * extension bit on the header it writes).
+ */
+export function withTwccExtension(header: RtpHeader, extensionId: number, twccSeq: number): RtpHeader {
+  const seq = Buffer.allocUnsafe(2);
+  seq.writeUInt16BE(twccSeq);
+  return new RtpHeader({
+    marker: header.marker,
+    payloadType: header.payloadType,
+    sequenceNumber: header.sequenceNumber,
+    timestamp: header.timestamp,
+    ssrc: header.ssrc,
+    csrc: [...header.csrc],
+    padding: header.padding,
+    paddingSize: header.paddingSize,
+    extensionProfile: header.extensionProfile,
+    extensions: [...header.extensions, { id: extensionId, payload: seq }],
+  });
 }
 
 /** A down track's sink: its transceiver's DTLS transport, once connected; `twcc` numbers its packets, if any. */

@@ -2,8 +2,10 @@ import { EventEmitter } from 'node:events';
 import {
   MediaStream,
   RTCPeerConnection,
+  useTransportWideCC,
   type RTCDtlsTransport,
   type RTCRtpTransceiver,
+  type TransportWideCC,
 } from 'werift';
 import { errorMessage, LecternError } from '../../errors.js';
 import { CODECS, type CodecName } from '../../forward/codecs.js';
@@ -18,9 +20,10 @@ import {
   type IceCandidateInit,
 } from '../../forward/peerConfig.js';
 import { routeViewerRtcp, sendSenderReports } from '../../forward/viewerRtcp.js';
-import { RtpDownTrack } from '../../forward/RtpDownTrack.js';
+import { RtpDownTrack, type DownTrackCounters } from '../../forward/RtpDownTrack.js';
 import { finalizeOffer, looksLikeSdp, parseMline, splitSdp } from '../../forward/sdpText.js';
-import type { IceOptions, TrackKind } from '../../forward/types.js';
+import type { IceOptions, TrackKind, UpTrack } from '../../forward/types.js';
+import { ignoreWeriftTwcc, ViewerRate, type TwccStats } from '../../forward/ViewerRate.js';
 import type { Logger } from '../../log.js';
 import type { Lecture } from './lecture.js';
 
@@ -54,6 +57,10 @@ const SR_INTERVAL_MS = 500;
  * video, a second one, if offered, the camera inset; the live HLS job offers it); switching sources renumbers seamlessly
  * (RtpDownTrack's SeqRewriter) and waits for a keyframe of the new source. A source whose codec differs from
  * the negotiated one is not forwarded (the viewer would need a new session).
+ *
+ * Congestion control is DownConnection's (ViewerRate): an offer with transport-wide-cc gets it accepted, every
+ * packet numbered and its TWCC feedback read; the main video moves between the lecture's simulcast layers
+ * (and VP8 temporal layers on the lowest one) by the viewer's rate. The inset stays on its first layer.
  */
 export class WhepConnection extends EventEmitter<WhepConnectionEvents> {
   private readonly pc: RTCPeerConnection;
@@ -64,6 +71,8 @@ export class WhepConnection extends EventEmitter<WhepConnectionEvents> {
   private readonly watched = new WeakSet<RTCDtlsTransport>();
   private readonly unsubscribers: (() => void)[] = [];
   private lecture: Lecture = {};
+  /** TWCC numbering and feedback, the delay estimate, the main video's simulcast and temporal layer choice. */
+  private readonly rate: ViewerRate;
   private connected = false;
   private srTimer: NodeJS.Timeout | undefined;
   private closedReason: string | undefined;
@@ -94,14 +103,19 @@ export class WhepConnection extends EventEmitter<WhepConnectionEvents> {
   ) {
     super();
     this.log = opts.log;
+    this.rate = new ViewerRate(opts.log);
     const specs = opts.codecs.map((n) => CODECS[n]);
+    // One object for both kinds: werift numbers extensions by position, and a bundle needs one id per URI. An
+    // answer keeps the offer's id, and only the extensions the offer has. (No `transport-cc` feedback to add to
+    // our codecs: werift answers with the offer's codec entries, their feedback lines included.)
+    const twcc = useTransportWideCC();
     this.pc = new RTCPeerConnection({
       ...serverPeerConfig(opts.ice),
       codecs: {
         audio: specs.filter((s) => s.kind === 'audio').map(weriftCodec),
         video: specs.filter((s) => s.kind === 'video').map(weriftCodec),
       },
-      headerExtensions: { audio: [], video: [] },
+      headerExtensions: { audio: [twcc], video: [twcc] },
     });
     // Sendonly transceivers made before the offer is applied take the offer's sections of their kind, in order.
     const stream = new MediaStream({ id: `lectern-${opts.id.slice(0, 16)}` });
@@ -118,6 +132,24 @@ export class WhepConnection extends EventEmitter<WhepConnectionEvents> {
   setLecture(lecture: Lecture): void {
     this.lecture = lecture;
     if (this.connected && !this.closed) this.route();
+  }
+
+  /** The index of the main video's layer this viewer is on or moving to (0 = best; -1 if none), for tests and stats. */
+  get videoLayer(): number {
+    const t = this.slots.get('video')?.track;
+    const s = t?.pending ?? t?.source;
+    return s ? this.videoLayers().indexOf(s) : -1;
+  }
+
+  twccStats(): TwccStats {
+    return this.rate.twccStats();
+  }
+
+  /** Per-section packet counters (for tests; never logged per packet). */
+  counters(): Partial<Record<SlotName, DownTrackCounters>> {
+    const out: Partial<Record<SlotName, DownTrackCounters>> = {};
+    for (const [name, { track }] of this.slots) out[name] = { ...track.counters };
+    return out;
   }
 
   /** A new offer from the viewer (an ICE restart); resolves with the answer. */
@@ -147,6 +179,7 @@ export class WhepConnection extends EventEmitter<WhepConnectionEvents> {
     const answer = await this.pc.createAnswer();
     await this.pc.setLocalDescription(answer);
     await gatheringComplete(this.pc);
+    if (this.pc.localDescription) this.rate.negotiated(this.pc.localDescription.sdp);
     resumeIceAfterRestart(this.pc, (err) => {
       this.log.info({ err: errorMessage(err) }, 'ICE failed after a restart');
       if (!this.closed) this.emit('failed');
@@ -182,17 +215,36 @@ export class WhepConnection extends EventEmitter<WhepConnectionEvents> {
         ssrc: sender.ssrc,
         payloadType: chosen.payloadType,
         clockRate: CODECS[chosen.name].clockRate,
-        sink: transceiverSink(transceiver),
+        sink: transceiverSink(transceiver, () => this.rate.twcc),
       });
+      ignoreWeriftTwcc(transceiver);
       this.slots.set(slotName, { transceiver, track, codec: chosen.name });
       this.bySsrc.set(sender.ssrc, track);
     }
     if (this.slots.size === 0) throw new LecternError('bad-sdp', 'the offer asks for no audio or video we can send');
   }
 
+  /** The main video's simulcast layers, best first (just `video` if the lecture does not list them). */
+  private videoLayers(): UpTrack[] {
+    const v = this.lecture.video;
+    if (!v) return [];
+    const layers = this.lecture.videoLayers ?? [];
+    return layers.includes(v) ? layers : [v];
+  }
+
+  /**
+   * What a section forwards: for the main video the layer chosen by rate (the first one at start; a new lecture
+   * starts on the layer the viewer is on).
+   */
+  private upTrackOf(slot: SlotName): UpTrack | undefined {
+    if (slot !== 'video') return this.lecture[slot];
+    const layers = this.videoLayers();
+    return layers[Math.min(this.rate.layer, layers.length - 1)];
+  }
+
   private route(): void {
     for (const [kind, slot] of this.slots) {
-      const up = this.lecture[kind];
+      const up = this.upTrackOf(kind);
       if (up && up.codec.name !== slot.codec) {
         this.log.info({ kind, codec: up.codec.name, negotiated: slot.codec }, 'lecture codec differs from the negotiated one');
         slot.track.setSource(undefined);
@@ -224,14 +276,22 @@ export class WhepConnection extends EventEmitter<WhepConnectionEvents> {
       if (!dtls || this.watched.has(dtls)) continue;
       this.watched.add(dtls);
       watchDtlsClient(dtls);
-      const sub = dtls.onRtcp.subscribe((packet) => routeViewerRtcp(packet, this.bySsrc));
+      const sub = dtls.onRtcp.subscribe((packet) => routeViewerRtcp(packet, this.bySsrc, (fb) => this.onTwccFeedback(fb)));
       this.unsubscribers.push(sub.unSubscribe);
     }
   }
 
+  /** TWCC feedback: the delay estimate of the transport, less what audio and the inset take, limits the main video. */
+  private onTwccFeedback(fb: TransportWideCC): void {
+    this.rate.onTwccFeedback(fb, this.slots.get('video')?.track, this.slots.get('audio')?.track, this.slots.get('inset')?.track);
+  }
+
   private sendSenderReports(): void {
     if (this.closed) return;
-    sendSenderReports(this.slots.values(), this.pc.cname, Date.now());
+    const now = Date.now();
+    const video = this.slots.get('video')?.track;
+    if (video?.source) this.rate.adapt(video, this.videoLayers(), false, now);
+    sendSenderReports(this.slots.values(), this.pc.cname, now);
   }
 
   /** Idempotent: detaches from the up tracks, closes the peer connection, emits 'close'. */

@@ -3,7 +3,13 @@ import type { UpTrack } from '../../forward/types.js';
 import { chooseLecture, type LectureCandidate } from './lecture.js';
 
 function stream(name: string, label: string, kinds: ('audio' | 'video')[]): LectureCandidate {
-  const tracks = kinds.map((kind) => ({ id: `${name}:${kind}`, kind }) as unknown as UpTrack);
+  const seen = new Set<string>();
+  // A second video track is a second simulcast layer: `name:video`, then `name:video2`.
+  const tracks = kinds.map((kind) => {
+    const id = seen.has(kind) ? `${name}:${kind}2` : `${name}:${kind}`;
+    seen.add(kind);
+    return { id, kind } as unknown as UpTrack;
+  });
   return { label, tracks: () => tracks };
 }
 
@@ -40,5 +46,16 @@ describe('chooseLecture', () => {
     ['audio only', [stream('mic', 'camera', ['audio'])], { video: undefined, audio: 'mic:audio', inset: undefined }],
   ])('%s', (_name, streams, want) => {
     expect(ids(streams)).toEqual(want);
+  });
+
+  it('exposes the video stream\'s simulcast layers, best first; the inset is the camera\'s first layer', () => {
+    const cam = stream('cam', 'camera', ['video', 'audio', 'video']);
+    const alone = chooseLecture([cam]);
+    expect(alone.video?.id).toBe('cam:video');
+    expect(alone.videoLayers?.map((t) => t.id)).toEqual(['cam:video', 'cam:video2']);
+    const shared = chooseLecture([cam, stream('scr', 'screenshare', ['video'])]);
+    expect(shared.videoLayers?.map((t) => t.id)).toEqual(['scr:video']);
+    expect(shared.inset?.id).toBe('cam:video');
+    expect(chooseLecture([stream('mic', 'camera', ['audio'])]).videoLayers).toBeUndefined();
   });
 });
