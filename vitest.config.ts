@@ -1,7 +1,13 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { defineConfig } from 'vitest/config';
 
-/** Test files that drive Chromium (test/helpers/browser.ts). */
-const BROWSER = ['test/webclient*.test.ts', 'test/readme-example.test.ts', 'test/galene-client.test.ts', 'test/turn.test.ts', 'test/forward/twcc.test.ts'];
+/** Test files that drive Chromium: those that import test/helpers/browser.ts. */
+const BROWSER = fs
+  .readdirSync('test', { recursive: true, encoding: 'utf8' })
+  .filter((f) => f.endsWith('.test.ts'))
+  .map((f) => path.posix.join('test', f.split(path.sep).join('/')))
+  .filter((f) => /from '(\.\.?\/)+helpers\/browser\.js'/.test(fs.readFileSync(f, 'utf8')));
 
 export default defineConfig({
   test: {
