@@ -2,6 +2,7 @@ import { installDtlsKeyCache } from './dtlsKeyCache.js';
 import { installDtlsSignatureCheck } from './dtlsSignatureCheck.js';
 import { installPacketGuards } from './guard/packetGuards.js';
 import { installNativeX25519 } from './nativeX25519.js';
+import { installBoundedStunRequestIds } from './stunRequestIds.js';
 
 /**
  * What the server changes in werift at run time, in the main thread, in every forwarding thread (each thread
@@ -13,4 +14,5 @@ export function installWeriftFixes(): void {
   installDtlsKeyCache(); // certificate and key parsed once, signatures with a KeyObject (dtlsKeyCache.ts)
   installDtlsSignatureCheck(); // the peer must prove it holds its certificate's key (dtlsSignatureCheck.ts)
   installPacketGuards(); // no unauthenticated or malformed datagram reaches werift's parsers (guard/packetGuards.ts)
+  installBoundedStunRequestIds(); // a pair forgets old STUN transaction ids (stunRequestIds.ts)
 }

@@ -54,17 +54,28 @@ export class StockViewer {
   readonly streams = new Map<string, StockStream>();
   /** Errors while answering offers (tests assert there are none). */
   readonly errors: unknown[] = [];
+  /** Messages are handled one after the other (an offer's answer is sent before a later close is handled). */
+  private busy: Promise<void> = Promise.resolve();
+  /** Set by close() and drop(): messages still arriving are ignored (no peer connection made after them). */
+  private leaving = false;
 
   private constructor(
     readonly ws: WsClient,
     readonly username: string,
   ) {
-    ws.onMessage((m) => void this.onMessage(m).catch((err: unknown) => this.errors.push(err)));
+    ws.onMessage((m) => {
+      this.busy = this.busy.then(() => this.onMessage(m)).catch((err: unknown) => void this.errors.push(err));
+    });
+  }
+
+  /** Resolves once every message received so far has been handled (its peer connection made, its answer sent). */
+  idle(): Promise<void> {
+    return this.busy;
   }
 
   /** Connects, joins `group` as `username` and requests audio and video, as Galène's client does. */
-  static async join(opts: { url: string; group: string; username: string; password?: string }): Promise<StockViewer> {
-    const { c, joined } = await WsClient.join(opts.url, opts.group, opts.username, opts.password);
+  static async join(opts: { url: string; group: string; username: string; password?: string; timeoutMs?: number }): Promise<StockViewer> {
+    const { c, joined } = await WsClient.join(opts.url, opts.group, opts.username, opts.password, opts.timeoutMs);
     if (joined.kind !== 'join') throw new Error(`join failed: ${String(joined.value)}`);
     const v = new StockViewer(c, opts.username);
     c.send({ type: 'request', source: c.id, username: opts.username, request: { '': ['audio', 'video'] } });
@@ -72,6 +83,7 @@ export class StockViewer {
   }
 
   private async onMessage(m: Message): Promise<void> {
+    if (this.leaving) return;
     if (m.type === 'offer' && m.id && m.sdp) {
       let s = this.streams.get(m.id);
       if (!s) {
@@ -95,8 +107,25 @@ export class StockViewer {
     }
   }
 
+  /** Closes the WebSocket (a close frame), then every peer connection, also one made for a message in hand. */
   async close(): Promise<void> {
+    this.leaving = true;
     this.ws.close();
+    await this.closePeers();
+  }
+
+  /**
+   * Goes away abruptly: the WebSocket is terminated without a close frame and the peer connections are closed
+   * without a word to the server (werift sends nothing when it closes), as when a viewer's machine drops off.
+   */
+  async drop(): Promise<void> {
+    this.leaving = true;
+    this.ws.ws.terminate();
+    await this.closePeers();
+  }
+
+  private async closePeers(): Promise<void> {
+    await this.busy;
     await Promise.allSettled([...this.streams.values()].map((s) => s.pc.close()));
   }
 }

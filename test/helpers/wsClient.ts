@@ -43,13 +43,21 @@ export class WsClient {
     return new WsClient(ws);
   }
 
-  /** Connects, handshakes and joins; resolves with the `joined` reply (kind join or fail). */
-  static async join(url: string, group: string, username: string, password?: string): Promise<{ c: WsClient; joined: Message }> {
+  /**
+   * Connects, handshakes and joins; resolves with the `joined` reply (kind join or fail). On a timeout the
+   * socket is closed before the error is thrown.
+   */
+  static async join(url: string, group: string, username: string, password?: string, timeoutMs = 5000): Promise<{ c: WsClient; joined: Message }> {
     const c = await WsClient.connect(url);
-    await c.handshake();
-    c.send({ type: 'join', kind: 'join', group, username, password });
-    const joined = await c.next((m) => m.type === 'joined');
-    return { c, joined };
+    try {
+      await c.handshake(timeoutMs);
+      c.send({ type: 'join', kind: 'join', group, username, password });
+      const joined = await c.next((m) => m.type === 'joined', timeoutMs);
+      return { c, joined };
+    } catch (err) {
+      c.ws.terminate();
+      throw err;
+    }
   }
 
   /** Sees every message as it arrives (they are also kept for `next`). */
@@ -65,9 +73,9 @@ export class WsClient {
     this.ws.send(data);
   }
 
-  async handshake(): Promise<void> {
+  async handshake(timeoutMs = 5000): Promise<void> {
     this.send({ type: 'handshake', version: ['2'], id: this.id });
-    await this.next((m) => m.type === 'handshake');
+    await this.next((m) => m.type === 'handshake', timeoutMs);
   }
 
   /** The first message, already received or to come, that matches. */
