@@ -14,7 +14,8 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     // Media tests open many UDP sockets and spawn ffmpeg, browser tests run Chromium: within each project files
-    // run one at a time, and the two projects run side by side (2 cores: about one file each).
+    // run one at a time; `npm test` (scripts/test.mjs) runs the two projects side by side, a process each
+    // (2 cores: about one file each).
     projects: [
       { extends: true, test: { name: 'browser', include: BROWSER, fileParallelism: false } },
       { extends: true, test: { name: 'server', include: ['src/**/*.test.ts', 'test/**/*.test.ts'], exclude: BROWSER, fileParallelism: false } },
