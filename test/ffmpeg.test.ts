@@ -16,6 +16,7 @@ import {
   runFfmpeg,
   thumbnailArgs,
 } from '../src/egress/ffmpeg/index.js';
+import { decodeFile, packetTimes } from './helpers/decode.js';
 import { testWebmArgs } from './helpers/testWebm.js';
 
 let dir = '';
@@ -92,6 +93,26 @@ describe('runFfmpeg with the bundled ffmpeg', () => {
     expect(progress.at(-1)).toBe(100);
     expect(progress.length).toBeGreaterThanOrEqual(2);
     expect(progress).toEqual([...progress].sort((a, b) => a - b));
+  });
+
+  it('composites at 30 fps a screen share whose frames are unevenly spaced, which ffmpeg reads as 1000 fps', async () => {
+    // Frames at the multiples of 47 ms and 53 ms, in a WebM with its 1 ms timebase, as a recorded screen share
+    // whose frames come when the screen changes.
+    const uneven = join(dir, 'uneven.webm');
+    await runFfmpeg([
+      '-y', '-f', 'lavfi', '-i', 'smptebars=size=640x360:rate=1000:duration=3',
+      '-vf', "select='not(mod(n\\,47))+not(mod(n\\,53))'", '-vsync', 'vfr',
+      '-c:v', 'libvpx', '-b:v', '300k', '-deadline', 'realtime', '-cpu-used', '8', uneven,
+    ]);
+    const input = await packetTimes(uneven);
+    expect(input.video!.packets).toBeGreaterThan(100); // 3 s of the two series
+    const out = join(dir, 'uneven.mp4');
+    await runFfmpeg(compositeArgs({ screen: uneven, camera, audio: camera }, out, { width: 640, height: 360 }));
+    const decoded = await decodeFile(out);
+    expect(decoded.errors).toEqual([]);
+    // 30 fps for the 3 s (the fps filter may add one at the end), not a copy of the picture every millisecond.
+    expect(decoded.videoFrames).toBeGreaterThanOrEqual(3 * 30 - 2);
+    expect(decoded.videoFrames).toBeLessThanOrEqual(3 * 30 + 2);
   });
 
   it('composites whichever streams exist (camera only, duration from the input when not given)', async () => {

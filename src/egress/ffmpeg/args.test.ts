@@ -57,7 +57,7 @@ describe('compositeArgs', () => {
       [
         '-y', '-i', 's.webm', '-i', 'c.webm',
         '-filter_complex',
-        `[0:v]${FIT}[bg];[1:v]scale=320:-2,setsar=1[cam];[bg][cam]overlay=W-w-16:H-h-16:eof_action=pass,format=yuv420p[v]`,
+        `[0:v]${FIT}[bg];[1:v]scale=320:-2,setsar=1[cam];[bg][cam]overlay=W-w-16:H-h-16:eof_action=pass,fps=30,format=yuv420p[v]`,
         '-map', '[v]', ...H264, '-map', '1:a:0', ...AAC, ...tail,
       ],
     ],
@@ -67,19 +67,19 @@ describe('compositeArgs', () => {
       [
         '-y', '-i', 's.webm', '-i', 'c.webm', '-i', 'a.webm',
         '-filter_complex',
-        `[0:v]${FIT}[bg];[1:v]scale=320:-2,setsar=1[cam];[bg][cam]overlay=W-w-16:H-h-16:eof_action=pass,format=yuv420p[v]`,
+        `[0:v]${FIT}[bg];[1:v]scale=320:-2,setsar=1[cam];[bg][cam]overlay=W-w-16:H-h-16:eof_action=pass,fps=30,format=yuv420p[v]`,
         '-map', '[v]', ...H264, '-map', '2:a:0', ...AAC, ...tail,
       ],
     ],
     [
       'camera only, with audio',
       { camera: 'c.webm', audio: 'c.webm' },
-      ['-y', '-i', 'c.webm', '-filter_complex', `[0:v]${FIT},format=yuv420p[v]`, '-map', '[v]', ...H264, '-map', '0:a:0', ...AAC, ...tail],
+      ['-y', '-i', 'c.webm', '-filter_complex', `[0:v]${FIT},fps=30,format=yuv420p[v]`, '-map', '[v]', ...H264, '-map', '0:a:0', ...AAC, ...tail],
     ],
     [
       'screen only, no audio',
       { screen: 's.webm' },
-      ['-y', '-i', 's.webm', '-filter_complex', `[0:v]${FIT},format=yuv420p[v]`, '-map', '[v]', ...H264, '-an', ...tail],
+      ['-y', '-i', 's.webm', '-filter_complex', `[0:v]${FIT},fps=30,format=yuv420p[v]`, '-map', '[v]', ...H264, '-an', ...tail],
     ],
     ['audio only', { audio: 'a.webm' }, ['-y', '-i', 'a.webm', '-vn', '-map', '0:a:0', ...AAC, ...tail]],
   ])('%s', (_name, inputs, expected) => {
@@ -87,8 +87,9 @@ describe('compositeArgs', () => {
   });
 
   it('takes size, inset and margin', () => {
-    const args = compositeArgs({ screen: 's', camera: 'c' }, 'o.mp4', { width: 1920, height: 1080, insetWidth: 480, margin: 24 });
+    const args = compositeArgs({ screen: 's', camera: 'c' }, 'o.mp4', { width: 1920, height: 1080, insetWidth: 480, margin: 24, fps: 25 });
     const filter = args[args.indexOf('-filter_complex') + 1];
+    expect(filter).toContain(',fps=25,');
     expect(filter).toContain('pad=1920:1080');
     expect(filter).toContain('[1:v]scale=480:-2');
     expect(filter).toContain('overlay=W-w-24:H-h-24');

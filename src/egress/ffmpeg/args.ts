@@ -73,11 +73,15 @@ export interface CompositeOptions {
   insetWidth?: number;
   /** Inset margin from the bottom-right corner (default 16). */
   margin?: number;
+  /** The composite's frame rate (default 30). */
+  fps?: number;
 }
 
 /**
  * The lecture video: screen large with the camera inset via filter_complex overlay, whichever streams
  * exist, and the audio; H.264/AAC MP4 with the index up front (+faststart) for progressive download.
+ * The frame rate is set (fps filter): a recording's WebM says none, and when its first frames are unevenly
+ * spaced (a screen share) ffmpeg takes its 1 ms timebase for one, and the MP4 would be 1000 fps of copies.
  */
 export function compositeArgs(inputs: CompositeInputs, output: string, opts: CompositeOptions = {}): string[] {
   if (!inputs.screen && !inputs.camera && !inputs.audio) {
@@ -92,7 +96,12 @@ export function compositeArgs(inputs: CompositeInputs, output: string, opts: Com
   const camera = inputs.camera === undefined ? undefined : indexOf(inputs.camera);
   const audio = inputs.audio === undefined ? undefined : indexOf(inputs.audio);
 
-  const filter = lectureVideoFilter(screen === undefined ? undefined : `${screen}:v`, camera === undefined ? undefined : `${camera}:v`, opts);
+  const filter = lectureVideoFilter(
+    screen === undefined ? undefined : `${screen}:v`,
+    camera === undefined ? undefined : `${camera}:v`,
+    opts,
+    `fps=${opts.fps ?? 30}`,
+  );
 
   return [
     '-y',

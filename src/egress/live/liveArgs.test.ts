@@ -63,8 +63,8 @@ describe('liveHlsArgs', () => {
     expect(filter).toBe(lectureVideoFilter('0:v:0', '0:v:1', { width: 1280, height: 720 }, 'fps=30'));
     expect(filter).toContain('[0:v:1]scale=320:-2'); // a quarter of the width, as in the composite
     expect(filter).toContain('overlay=W-w-16:H-h-16');
-    // The composite's own arguments use the same layout.
-    expect(value(compositeArgs({ screen: 's.webm', camera: 'c.webm' }, 'o.mp4'), '-filter_complex')).toBe(lectureVideoFilter('0:v', '1:v'));
+    // The composite's own arguments use the same layout, and the same frame rate.
+    expect(value(compositeArgs({ screen: 's.webm', camera: 'c.webm' }, 'o.mp4'), '-filter_complex')).toBe(lectureVideoFilter('0:v', '1:v', {}, 'fps=30'));
     expect(args.join(' ')).toContain('-map [v] -map 0:a:0');
     expect(value(args, '-preset')).toBe('veryfast');
     expect(args).not.toContain('lavfi');

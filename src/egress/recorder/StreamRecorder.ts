@@ -1,6 +1,7 @@
 import { diff32 } from '../../forward/seq.js';
 import type { UpTrack } from '../../forward/types.js';
 import type { Logger } from '../../log.js';
+import { commonStart, type StartCut } from './commonStart.js';
 import { TrackRecorder, type Frame } from './TrackRecorder.js';
 import { vp8KeyframeSize, type RecordedCodec, type WebmWriter, type WriterTrack } from './WebmWriter.js';
 
@@ -29,6 +30,12 @@ export interface RecordedFile {
 const SYNC_WAIT_MS = 2000;
 /** Galène: ask again for a keyframe when none came for this long. */
 const KEYFRAME_RETRY_MS = 4000;
+/**
+ * How long the file waits at most for its tracks to start together (commonStart): for a keyframe after the
+ * audio's start, asked for at once and again every 4 s (a browser sends one within a round trip). Past this
+ * (an encoder that ignores keyframe requests and whose next keyframes were lost), it starts without.
+ */
+const START_WAIT_MS = 10_000;
 /** Consecutive frames this far apart on the RTP clock come from a restarted clock, not from a pause. */
 const MAX_TIMESTAMP_JUMP_S = 10;
 /** A track whose last frame is older than this no longer holds back the other when interleaving. */
@@ -53,7 +60,8 @@ interface Lane {
  * high simulcast layer), each through a TrackRecorder attached like any viewer. Frames are placed on one
  * timeline from the publisher's RTCP sender reports (arrival times when there are none), interleaved in time
  * order and written to a WebmWriter. The file starts with a video keyframe, which is asked for at once and
- * every 4 s until it comes.
+ * every 4 s until the file starts, and its audio starts with it: the earlier track's lead-in is trimmed
+ * (commonStart.ts).
  */
 export class StreamRecorder {
   private readonly lanes: Lane[] = [];
@@ -63,7 +71,10 @@ export class StreamRecorder {
   private opening: Promise<void> | undefined;
   private failed = false;
   private firstArrivalMs: number | undefined;
+  /** Where the file's zero is on the local clock, once the tracks' timeline is set. */
   private zeroMs: number | undefined;
+  /** When the file first waited for its tracks to start together. */
+  private startWaitMs: number | undefined;
   /** Publisher NTP minus local time, from the first sender report used (shared by all tracks of the stream). */
   private ntpOffsetMs: number | undefined;
   private keyframeTimer: NodeJS.Timeout | undefined;
@@ -132,35 +143,58 @@ export class StreamRecorder {
     this.firstArrivalMs ??= frame.arrivalMs;
     lane.lastArrivalMs = frame.arrivalMs;
     lane.queue.push({ frame, timeMs: this.zeroMs === undefined ? undefined : this.timeOf(lane, frame) });
-    if (lane.writerTrack.kind === 'video' && frame.keyframe) {
-      clearInterval(this.keyframeTimer);
-      if (lane.writerTrack.width === undefined && lane.writerTrack.codec === 'vp8') {
-        Object.assign(lane.writerTrack, vp8KeyframeSize(frame.data));
-      }
-    }
-    if (this.zeroMs === undefined) this.start(false);
-    else this.pump(false);
+    if (this.opening) this.pump(false);
+    else this.start(false);
   }
 
-  /** Opens the file once there is a keyframe and sender reports (or waiting for them took too long). */
+  /**
+   * Opens the file once there is a keyframe and sender reports (or waiting for them took too long), and its
+   * tracks can start together (or waiting for that took too long).
+   */
   private start(force: boolean): void {
     if (this.opening) return;
     const video = this.lanes.find((l) => l.writerTrack.kind === 'video');
-    const haveKeyframe = !video || video.queue.some((q) => q.frame.keyframe);
-    const synced = this.lanes.every((l) => l.track.senderClock() !== undefined);
-    const waited = this.now() - (this.firstArrivalMs ?? this.now()) >= SYNC_WAIT_MS;
-    if (!force && !(haveKeyframe && (synced || waited))) return;
-    if (video && !haveKeyframe) video.queue = [];
-    const live = this.lanes.filter((l) => l.queue.length > 0);
-    if (live.length === 0) return;
-    for (const lane of live) this.anchor(lane, lane.queue[0]!.frame);
-    this.zeroMs = Math.min(...live.map((l) => l.anchor!.localMs));
-    for (const lane of live) for (const q of lane.queue) q.timeMs = this.timeOf(lane, q.frame);
+    const audio = this.lanes.find((l) => l.writerTrack.kind === 'audio');
+    if (this.zeroMs === undefined) {
+      const haveKeyframe = !video || video.queue.some((q) => q.frame.keyframe);
+      const synced = this.lanes.every((l) => l.track.senderClock() !== undefined);
+      const waited = this.now() - (this.firstArrivalMs ?? this.now()) >= SYNC_WAIT_MS;
+      if (!force && !(haveKeyframe && (synced || waited))) return;
+      if (video && !haveKeyframe) video.queue = [];
+      const live = this.lanes.filter((l) => l.queue.length > 0);
+      if (live.length === 0) return;
+      for (const lane of live) this.anchor(lane, lane.queue[0]!.frame);
+      this.zeroMs = Math.min(...live.map((l) => l.anchor!.localMs));
+      for (const lane of live) for (const q of lane.queue) q.timeMs = this.timeOf(lane, q.frame);
+    }
+    const frames = (l: Lane | undefined) => (l?.queue ?? []).map((q) => ({ timeMs: q.timeMs!, keyframe: q.frame.keyframe }));
+    let cut: StartCut = commonStart(frames(video), frames(audio), force);
+    if ('wait' in cut) {
+      if (this.startWaitMs === undefined) {
+        this.startWaitMs = this.now();
+        if (cut.wait === 'keyframe') video!.track.requestKeyframe();
+      }
+      if (this.now() - this.startWaitMs < START_WAIT_MS) return;
+      this.log.warn({ waiting: cut.wait }, 'audio and video do not start together in this recording');
+      cut = commonStart(frames(video), frames(audio), true) as Exclude<StartCut, { wait: unknown }>;
+    }
+    clearInterval(this.keyframeTimer);
+    // How much of each track's lead-in is trimmed (ms), for the log.
+    const trimmedMs = (l: Lane | undefined, n: number) => (l && n > 0 ? Math.round(cut.zeroMs - l.queue[0]!.timeMs!) : 0);
+    const trimmed = { video: trimmedMs(video, cut.video), audio: trimmedMs(audio, cut.audio) };
+    video?.queue.splice(0, cut.video);
+    audio?.queue.splice(0, cut.audio);
+    this.zeroMs += cut.zeroMs;
+    for (const lane of this.lanes) for (const q of lane.queue) q.timeMs = q.timeMs! - cut.zeroMs;
+    const key = video?.queue[0]?.frame;
+    if (video && key && video.writerTrack.width === undefined && video.writerTrack.codec === 'vp8') {
+      Object.assign(video.writerTrack, vp8KeyframeSize(key.data));
+    }
     const tracks = this.lanes.map((l) => l.writerTrack);
     this.opening = this.opts.createWriter(tracks).then(
       (w) => {
         this.writer = w;
-        this.log.info({ path: w.path }, 'recording');
+        this.log.info({ path: w.path, trimmedMs: trimmed }, 'recording');
         this.pump(false);
       },
       (e: unknown) => {
