@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MIN_RATE } from '../../src/forward/DelayEstimator.js';
 import { DownConnection } from '../../src/forward/DownConnection.js';
 import { silentLogger } from '../../src/log.js';
-import { launchBrowser, newLoopbackContext } from '../helpers/browser.js';
+import { framesDecoded, launchBrowser, newLoopbackContext } from '../helpers/browser.js';
 import { startLoopbackStun, type LoopbackStun } from '../helpers/loopbackStun.js';
 import { startSimulcastPublisher, type SimulcastPublisher } from '../helpers/simulcastPublisher.js';
 import { redirectOffer, serverPort, startUdpRelay, type UdpRelay } from '../helpers/udpRelay.js';
@@ -36,18 +36,6 @@ async function chromiumAnswer(page: Page, offer: string): Promise<string> {
     }
     return pc.localDescription!.sdp;
   }, offer);
-}
-
-/** Chromium's count of decoded video frames. */
-async function framesDecoded(page: Page): Promise<number> {
-  return page.evaluate(async () => {
-    const stats = await (window as unknown as { pc: RTCPeerConnection }).pc.getStats();
-    let n = 0;
-    stats.forEach((s: { type: string; kind?: string; framesDecoded?: number }) => {
-      if (s.type === 'inbound-rtp' && s.kind === 'video') n += s.framesDecoded ?? 0;
-    });
-    return n;
-  });
 }
 
 describe('TWCC with a Chromium viewer', () => {

@@ -18,7 +18,7 @@ import { TWCC_URI } from '../../src/forward/twcc.js';
 import { silentLogger } from '../../src/log.js';
 import { chooseLecture } from '../../src/signal/http-media/lecture.js';
 import { WhepConnection } from '../../src/signal/http-media/WhepConnection.js';
-import { launchBrowser, newLoopbackContext } from '../helpers/browser.js';
+import { framesDecoded, launchBrowser, newLoopbackContext } from '../helpers/browser.js';
 import { startLoopbackStun, type LoopbackStun } from '../helpers/loopbackStun.js';
 import { startSimulcastPublisher, type Rid, type SimulcastPublisher } from '../helpers/simulcastPublisher.js';
 import { redirectOffer, serverPort, startUdpRelay, type UdpRelay } from '../helpers/udpRelay.js';
@@ -53,18 +53,6 @@ async function chromiumOffer(page: Page): Promise<string> {
 
 async function chromiumSetAnswer(page: Page, sdp: string): Promise<void> {
   await page.evaluate((answer) => (window as unknown as { pc: RTCPeerConnection }).pc.setRemoteDescription({ type: 'answer', sdp: answer }), sdp);
-}
-
-/** Chromium's count of decoded video frames. */
-async function framesDecoded(page: Page): Promise<number> {
-  return page.evaluate(async () => {
-    const stats = await (window as unknown as { pc: RTCPeerConnection }).pc.getStats();
-    let n = 0;
-    stats.forEach((s: { type: string; kind?: string; framesDecoded?: number }) => {
-      if (s.type === 'inbound-rtp' && s.kind === 'video') n += s.framesDecoded ?? 0;
-    });
-    return n;
-  });
 }
 
 describe('WHEP viewers: TWCC, rate and simulcast layer', () => {

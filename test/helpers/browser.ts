@@ -189,3 +189,15 @@ export async function checkPagesAfterTest(
   for (const w of watches) w.assertNoErrors();
   for (const c of contexts) expect(c.blocked, 'requests that tried to leave loopback').toEqual([]);
 }
+
+/** Chromium's count of decoded video frames, on a page that keeps its peer connection in `window.pc`. */
+export async function framesDecoded(page: Page): Promise<number> {
+  return page.evaluate(async () => {
+    const stats = await (window as unknown as { pc: RTCPeerConnection }).pc.getStats();
+    let n = 0;
+    stats.forEach((s: { type: string; kind?: string; framesDecoded?: number }) => {
+      if (s.type === 'inbound-rtp' && s.kind === 'video') n += s.framesDecoded ?? 0;
+    });
+    return n;
+  });
+}

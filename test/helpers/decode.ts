@@ -43,19 +43,11 @@ export function decodeFile(file: string): Promise<Decoded> {
  * frame times that ffmpeg's showinfo / ashowinfo filters print while decoding each.
  */
 export async function streamSpans(file: string): Promise<Record<'video' | 'audio', { start: number; end: number } | undefined>> {
-  const span = (select: string, filter: string) =>
-    new Promise<{ start: number; end: number } | undefined>((resolve, reject) => {
-      const args = ['-hide_banner', '-nostdin', '-v', 'info', '-i', file, '-map', select, filter.startsWith('a') ? '-af' : '-vf', filter, '-f', 'null', '-'];
-      const child = spawn(ffmpegPath(), args, { stdio: ['ignore', 'ignore', 'pipe'] });
-      let text = '';
-      child.stderr.setEncoding('utf8');
-      child.stderr.on('data', (c: string) => (text += c));
-      child.once('error', reject);
-      child.once('close', () => {
-        const times = [...text.matchAll(/pts_time:\s*(-?\d+(?:\.\d+)?)/g)].map((m) => Number(m[1]));
-        resolve(times.length > 0 ? { start: Math.min(...times), end: Math.max(...times) } : undefined);
-      });
-    });
+  const span = async (select: string, filter: string) => {
+    const text = await showinfo(file, select, filter);
+    const times = [...text.matchAll(/pts_time:\s*(-?\d+(?:\.\d+)?)/g)].map((m) => Number(m[1]));
+    return times.length > 0 ? { start: Math.min(...times), end: Math.max(...times) } : undefined;
+  };
   const [video, audio] = await Promise.all([span('0:v:0', 'showinfo'), span('0:a:0', 'ashowinfo')]);
   return { video, audio };
 }
@@ -111,22 +103,25 @@ export function packetTimes(file: string): Promise<Record<'video' | 'audio', Str
 }
 
 /** The picture sizes of a file's first video stream as decoded, in order, with how many frames each run has. */
-export function frameSizes(file: string): Promise<{ size: string; frames: number }[]> {
+export async function frameSizes(file: string): Promise<{ size: string; frames: number }[]> {
+  const runs: { size: string; frames: number }[] = [];
+  for (const m of (await showinfo(file, '0:v:0', 'showinfo')).matchAll(/pts_time:.*? s:(\d+x\d+)/g)) {
+    const last = runs.at(-1);
+    if (last && last.size === m[1]) last.frames++;
+    else runs.push({ size: m[1]!, frames: 1 });
+  }
+  return runs;
+}
+
+/** What ffmpeg's showinfo / ashowinfo filter (`filter`) prints, one line per frame, while decoding stream `select`. */
+function showinfo(file: string, select: string, filter: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    const args = ['-hide_banner', '-nostdin', '-v', 'info', '-i', file, '-map', '0:v:0', '-vf', 'showinfo', '-f', 'null', '-'];
+    const args = ['-hide_banner', '-nostdin', '-v', 'info', '-i', file, '-map', select, filter.startsWith('a') ? '-af' : '-vf', filter, '-f', 'null', '-'];
     const child = spawn(ffmpegPath(), args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let text = '';
     child.stderr.setEncoding('utf8');
     child.stderr.on('data', (c: string) => (text += c));
     child.once('error', reject);
-    child.once('close', () => {
-      const runs: { size: string; frames: number }[] = [];
-      for (const m of text.matchAll(/pts_time:.*? s:(\d+x\d+)/g)) {
-        const last = runs.at(-1);
-        if (last && last.size === m[1]) last.frames++;
-        else runs.push({ size: m[1]!, frames: 1 });
-      }
-      resolve(runs);
-    });
+    child.once('close', () => resolve(text));
   });
 }
