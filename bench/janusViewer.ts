@@ -9,7 +9,8 @@
  */
 import { RTCPeerConnection } from 'werift';
 import type { JoinTiming } from './fanoutProtocol.js';
-import { StockCounter, STOCK_PEER_CONFIG, whenGathered, type BenchViewer } from './stockViewer.js';
+import { whenGathered } from '../test/helpers/mediaSource.js';
+import { StockCounter, STOCK_PEER_CONFIG, type BenchViewer } from './stockViewer.js';
 
 interface JanusMsg {
   janus: string;

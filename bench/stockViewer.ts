@@ -3,13 +3,14 @@
  * settings (codecs, RTCP feedback, receiver reports, NACKs), only ICE set explicitly (host candidates on
  * 127.0.0.1, no STUN server), joining over Galène's protocol v2, and counting the RTP packets werift hands to
  * each track, per SSRC, by sequence number. Nothing of Lectern's (no src/forward patch, no test helper that
- * patches werift) is used here.
+ * patches werift) is used here; only test/helpers/mediaSource.ts's plain wait for ICE gathering.
  */
 import { randomBytes } from 'node:crypto';
 import { RTCPeerConnection, type PeerConfig } from 'werift';
 import WebSocket from 'ws';
 import type { JoinTiming } from './fanoutProtocol.js';
 import { SeqSet } from './leanViewer.js';
+import { whenGathered } from '../test/helpers/mediaSource.js';
 
 /** werift's defaults, except ICE: host candidates on loopback only, and no STUN server (no traffic beyond loopback). */
 export const STOCK_PEER_CONFIG: Partial<PeerConfig> = {
@@ -226,17 +227,4 @@ export class StockViewer implements BenchViewer {
     this.ws?.terminate();
     await this.pc?.close().catch(() => undefined);
   }
-}
-
-/** Resolves once the peer connection has gathered its candidates (its SDP then carries them all). */
-export function whenGathered(pc: RTCPeerConnection): Promise<void> {
-  if (pc.iceGatheringState === 'complete') return Promise.resolve();
-  return new Promise<void>((resolve) => {
-    const sub = pc.iceGatheringStateChange.subscribe((s) => {
-      if (s === 'complete') {
-        sub.unSubscribe();
-        resolve();
-      }
-    });
-  });
 }
